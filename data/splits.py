@@ -1,0 +1,65 @@
+"""Deterministic stratified selection and the arrays every trainer consumes."""
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+import errors
+
+
+@dataclasses.dataclass
+class Splits:
+  """In-memory arrays: x float32 [N, ...], y int32 [N] (or targets)."""
+  x_train: np.ndarray
+  y_train: np.ndarray
+  x_val: np.ndarray
+  y_val: np.ndarray
+  x_test: np.ndarray
+  y_test: np.ndarray
+  num_classes: int = 10
+  info: Optional[dict] = None
+
+
+def stratified_indices(labels, per_class, seed, field='per_class'):
+  """Indices of `per_class` items of each class, the same for the same seed.
+
+  None takes every item. Order is ascending, so the subset does not depend on
+  anything but (labels, per_class, seed).
+  """
+  labels = np.asarray(labels)
+  if per_class is None:
+    return np.arange(len(labels))
+  if per_class < 0:
+    raise errors.ConfigError(f'{field}={per_class}: must be >= 0')
+  rng = np.random.default_rng(seed)
+  chosen = []
+  for c in np.unique(labels):
+    idx = np.flatnonzero(labels == c)
+    if per_class > len(idx):
+      raise errors.ConfigError(
+          f'{field}={per_class}: class {c} has only {len(idx)} items')
+    chosen.append(rng.permutation(idx)[:per_class])
+  return np.sort(np.concatenate(chosen))
+
+
+def stratified_split(labels, fractions, seed):
+  """Splits indices into len(fractions) stratified parts (fractions sum to 1)."""
+  labels = np.asarray(labels)
+  rng = np.random.default_rng(seed)
+  parts = [[] for _ in fractions]
+  bounds = np.cumsum(fractions)[:-1]
+  for c in np.unique(labels):
+    idx = rng.permutation(np.flatnonzero(labels == c))
+    cuts = np.round(bounds * len(idx)).astype(int)
+    for part, chunk in zip(parts, np.split(idx, cuts)):
+      part.append(chunk)
+  return [np.sort(np.concatenate(p)) for p in parts]
+
+
+def split_validation(x, y, val, seed):
+  """Returns (x_train, y_train, x_val, y_val) for a float `val` fraction."""
+  if not 0 < val < 1:
+    raise errors.ConfigError(f'data.val={val}: must be "test" or in (0, 1)')
+  train_idx, val_idx = stratified_split(y, [1 - val, val], seed)
+  return x[train_idx], y[train_idx], x[val_idx], y[val_idx]

@@ -1,0 +1,44 @@
+"""Reads a finished (or running) run back from its workdir."""
+
+import os
+
+import jax
+
+import data
+import errors
+import nets
+from train import checkpoint
+from train import trainer
+from train import workdir as workdir_lib
+
+
+def restore_state(workdir, config, model, sample_x, which='final'):
+  """The TrainState saved in `workdir`.
+
+  which: 'latest' (last epoch), 'best' (best by train.monitor) or 'final'
+  (what training ended with: best if train.restore_best, else latest).
+  """
+  if which not in ('final', 'latest', 'best'):
+    raise errors.ConfigError(f'which={which!r}: choices: final, latest, best')
+  template = trainer.create_train_state(
+      model, trainer.make_optimizer(config.train), jax.random.PRNGKey(0),
+      sample_x)
+  ckpts = checkpoint.Checkpoints(workdir)
+  use_best = which == 'best' or (which == 'final' and config.train.restore_best)
+  manager = ckpts.best if use_best else ckpts.latest
+  restored = ckpts.restore(manager, template, config.model.to_dict())
+  ckpts.close()
+  if restored is None:
+    raise errors.CheckpointError(
+        f'{os.path.join(workdir, "best" if use_best else "checkpoints")}: '
+        'no checkpoint')
+  return restored[0]
+
+
+def load_run(workdir, which='final'):
+  """(config, model, state, splits) of the run in `workdir`."""
+  config = workdir_lib.load_config(workdir)
+  splits = data.get_dataset(config.data)
+  model = nets.get_model(config.model)
+  state = restore_state(workdir, config, model, splits.x_test[:1], which)
+  return config, model, state, splits

@@ -1,0 +1,45 @@
+"""python -m eval.evaluate --workdir=runs/se [--which=final|latest|best]
+
+Restores the checkpoint of a run and prints (and writes eval.json with) its
+loss and accuracy on the run's test split.
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+import errors
+from eval import common
+from train import trainer
+
+flags.DEFINE_string('workdir', None, 'Run directory written by main.py.')
+flags.DEFINE_enum('which', 'final', ['final', 'latest', 'best'],
+                  'Which checkpoint to evaluate.')
+flags.mark_flag_as_required('workdir')
+FLAGS = flags.FLAGS
+
+
+def evaluate(workdir, which='final'):
+  config, _, state, splits = common.load_run(workdir, which)
+  evaluator = trainer.Evaluator(trainer.LOSSES[config.train.loss],
+                                config.eval.batch_size)
+  return {'checkpoint': which,
+          **evaluator(state, splits.x_test, splits.y_test, 'test_')}
+
+
+def main(_):
+  try:
+    result = evaluate(FLAGS.workdir, FLAGS.which)
+  except errors.UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(1)
+  with open(os.path.join(FLAGS.workdir, 'eval.json'), 'w') as f:
+    json.dump(result, f, indent=2)
+  print(json.dumps(result))
+
+
+if __name__ == '__main__':
+  app.run(main)

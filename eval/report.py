@@ -1,0 +1,86 @@
+"""Tables (markdown + CSV) and figures that experiments write from real runs."""
+
+import csv
+import math
+import os
+
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+from scipy import stats
+
+
+def mean_std_ci(values):
+  """(mean, sample std, 95% CI half-width by Student's t) of a list."""
+  v = np.asarray(values, np.float64)
+  if len(v) < 2:
+    return float(v.mean()), float('nan'), float('nan')
+  std = float(v.std(ddof=1))
+  half = float(stats.t.ppf(0.975, len(v) - 1) * std / math.sqrt(len(v)))
+  return float(v.mean()), std, half
+
+
+def fmt_mean_std(values, digits=4):
+  mean, std, _ = mean_std_ci(values)
+  if math.isnan(std):
+    return f'{mean:.{digits}f}'
+  return f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
+def write_table(rows, path_stem, columns=None, title=None, notes=()):
+  """Writes `rows` (list of dicts) to <path_stem>.md and <path_stem>.csv."""
+  columns = columns or list(rows[0])
+  os.makedirs(os.path.dirname(os.path.abspath(path_stem)), exist_ok=True)
+  with open(path_stem + '.csv', 'w', newline='') as f:
+    w = csv.DictWriter(f, columns, extrasaction='ignore')
+    w.writeheader()
+    w.writerows(rows)
+  cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
+  lines = [f'### {title}', ''] if title else []
+  lines += ['| ' + ' | '.join(columns) + ' |',
+            '|' + '|'.join('---' for _ in columns) + '|']
+  lines += ['| ' + ' | '.join(cell(r.get(c, '')) for c in columns) + ' |'
+            for r in rows]
+  lines += [''] + [f'{n}' for n in notes]
+  with open(path_stem + '.md', 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+  return '\n'.join(lines)
+
+
+def plot_curves(histories, path, title=''):
+  """Dual-axis accuracy/loss curves per run, one panel per named history.
+
+  histories: {name: [metrics.jsonl rows]}. Accuracy on the left axis (solid),
+  loss on the right (dashed); train and val in each.
+  """
+  n = len(histories)
+  cols = min(n, 3)
+  rows = math.ceil(n / cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows),
+                           squeeze=False)
+  for ax, (name, hist) in zip(axes.flat, histories.items()):
+    epochs = [r['epoch'] for r in hist]
+    ax2 = ax.twinx()
+    for split, color in (('train', 'tab:blue'), ('val', 'tab:orange')):
+      if f'{split}_accuracy' in hist[0]:
+        ax.plot(epochs, [r[f'{split}_accuracy'] for r in hist], color=color,
+                label=f'{split} acc')
+      ax2.plot(epochs, [r[f'{split}_loss'] for r in hist], color=color,
+               linestyle='--', label=f'{split} loss')
+    ax.set_title(name)
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('accuracy')
+    ax2.set_ylabel('loss')
+    handles = ax.get_legend_handles_labels()
+    handles2 = ax2.get_legend_handles_labels()
+    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1],
+              fontsize=7, loc='center right')
+  for ax in list(axes.flat)[n:]:
+    ax.axis('off')
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

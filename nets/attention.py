@@ -1,0 +1,104 @@
+"""Attention blocks shared by the MNIST (4A) and spectrogram (4B) CNNs.
+
+Every block multiplies its input by a map in [0, 1] and `sow`s that map into
+the 'intermediates' collection, so eval code reads it with
+`apply(..., mutable=['intermediates'])` without a second forward definition.
+"""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class SpatialGate(nn.Module):
+  """A 1x1 conv + sigmoid map over positions (the study's `spatial` model)."""
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC):
+    m_BxHxWx1 = nn.sigmoid(nn.Conv(1, (1, 1), dtype=x_BxHxWxC.dtype)(x_BxHxWxC))
+    self.sow('intermediates', 'spatial_map', m_BxHxWx1)
+    return x_BxHxWxC * m_BxHxWx1
+
+
+class ChannelAttention(nn.Module):
+  """CBAM channel gate: sigmoid(MLP(avgpool) + MLP(maxpool)), MLP shared."""
+  reduction: int = 8
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC):
+    c = x_BxHxWxC.shape[-1]
+    hidden = nn.Dense(max(c // self.reduction, 1), dtype=x_BxHxWxC.dtype)
+    out = nn.Dense(c, dtype=x_BxHxWxC.dtype)
+    mlp = lambda v: out(nn.relu(hidden(v)))
+    logits_BxC = (mlp(jnp.mean(x_BxHxWxC, axis=(1, 2))) +
+                  mlp(jnp.max(x_BxHxWxC, axis=(1, 2))))
+    w_BxC = nn.sigmoid(logits_BxC)
+    self.sow('intermediates', 'channel_weights', w_BxC)
+    return x_BxHxWxC * w_BxC[:, None, None, :]
+
+
+class CBAMSpatial(nn.Module):
+  """CBAM spatial gate: sigmoid(conv7x7([mean; max] over channels))."""
+  kernel_size: int = 7
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC):
+    pooled = jnp.concatenate([jnp.mean(x_BxHxWxC, -1, keepdims=True),
+                              jnp.max(x_BxHxWxC, -1, keepdims=True)], -1)
+    k = self.kernel_size
+    m_BxHxWx1 = nn.sigmoid(nn.Conv(1, (k, k), dtype=x_BxHxWxC.dtype)(pooled))
+    self.sow('intermediates', 'cbam_spatial_map', m_BxHxWx1)
+    return x_BxHxWxC * m_BxHxWx1
+
+
+class CBAM(nn.Module):
+  """Convolutional Block Attention Module (Woo et al. 2018): channel, spatial."""
+  reduction: int = 8
+
+  @nn.compact
+  def __call__(self, x):
+    return CBAMSpatial()(ChannelAttention(self.reduction)(x))
+
+
+class SqueezeExcite(nn.Module):
+  """SE block: GAP -> Dense(C/r, ReLU) -> Dense(C, sigmoid) -> scale."""
+  reduction: int = 8
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC):
+    c = x_BxHxWxC.shape[-1]
+    s_BxC = jnp.mean(x_BxHxWxC, axis=(1, 2))
+    s_BxC = nn.relu(nn.Dense(max(c // self.reduction, 1), dtype=s_BxC.dtype)(s_BxC))
+    w_BxC = nn.sigmoid(nn.Dense(c, dtype=s_BxC.dtype)(s_BxC))
+    self.sow('intermediates', 'channel_weights', w_BxC)
+    return x_BxHxWxC * w_BxC[:, None, None, :]
+
+
+class SelfAttention2D(nn.Module):
+  """Multi-head self-attention over the HxW grid, residual + LayerNorm.
+
+  The residual (post-norm, as in the original Transformer) keeps the conv
+  features reachable when attention is still near uniform early in training.
+  The attention weights [B, heads, HW, HW] are sown by Flax's MHA under
+  'intermediates/.../attention_weights'.
+  """
+  num_heads: int = 4
+  key_dim: int = 64
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC):
+    b, h, w, c = x_BxHxWxC.shape
+    t_BxTxC = x_BxHxWxC.reshape(b, h * w, c)
+    attn = nn.MultiHeadDotProductAttention(
+        num_heads=self.num_heads, qkv_features=self.num_heads * self.key_dim,
+        out_features=c, dtype=x_BxHxWxC.dtype, name='mha')
+    t_BxTxC = nn.LayerNorm(dtype=x_BxHxWxC.dtype)(
+        t_BxTxC + attn(t_BxTxC, sow_weights=True))
+    return t_BxTxC.reshape(b, h, w, c)
+
+
+BLOCKS = {
+    'spatial': SpatialGate,
+    'cbam': CBAM,
+    'se': SqueezeExcite,
+    'self_attention': SelfAttention2D,
+}

@@ -1,0 +1,35 @@
+"""The small digit CNN of the study, with an optional attention block."""
+
+from typing import Optional
+
+import flax.linen as nn
+
+from nets import attention
+from nets import layers
+
+
+class AttentionCNN(nn.Module):
+  """Conv32-pool-[block]-Conv64-pool-Dense128-Dropout-Dense(classes).
+
+  `block` names an entry of attention.BLOCKS. Every block but self-attention
+  sits on the 13x13x32 map after the first pool; self-attention (a token
+  mixer that needs the smaller grid) sits on the 5x5x64 map after the second.
+  With block=None and dropout 0.5 this is also the study's Table-2 classifier.
+  """
+  block: Optional[str] = None
+  dropout: float = 0.3
+  num_classes: int = 10
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC, train: bool = False):
+    pool = layers.pool2x2
+    x = pool(nn.relu(nn.Conv(32, (3, 3), padding='VALID')(x_BxHxWxC)))
+    if self.block and self.block != 'self_attention':
+      x = attention.BLOCKS[self.block]()(x)
+    x = pool(nn.relu(nn.Conv(64, (3, 3), padding='VALID')(x)))
+    if self.block == 'self_attention':
+      x = attention.SelfAttention2D()(x)
+    x = x.reshape(x.shape[0], -1)
+    x = nn.relu(nn.Dense(128)(x))
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(self.num_classes)(x)

@@ -33,7 +33,8 @@ def reduced_mnist(cfg):
 
   cfg.train_per_class / cfg.test_per_class of None take the whole split, so
   this also serves full MNIST. Validation is the test set when cfg.val ==
-  'test' (as in the study) or a stratified fraction of the train subset.
+  'test' (as in the study) or a stratified fraction ('0.1') of the train
+  subset.
   """
   x_tr, y_tr = load_images(cfg, 'train')
   x_te, y_te = load_images(cfg, 'test')

@@ -58,8 +58,16 @@ def stratified_split(labels, fractions, seed):
 
 
 def split_validation(x, y, val, seed):
-  """Returns (x_train, y_train, x_val, y_val) for a float `val` fraction."""
-  if not 0 < val < 1:
-    raise errors.ConfigError(f'data.val={val}: must be "test" or in (0, 1)')
-  train_idx, val_idx = stratified_split(y, [1 - val, val], seed)
+  """Returns (x_train, y_train, x_val, y_val) holding out a `val` fraction.
+
+  `val` is a string (the config field also takes 'test'), so that
+  `--config.data.val=0.1` works from the command line.
+  """
+  try:
+    frac = float(val)
+  except ValueError:
+    frac = -1.0
+  if not 0 < frac < 1:
+    raise errors.ConfigError(f'data.val={val!r}: must be "test" or in (0, 1)')
+  train_idx, val_idx = stratified_split(y, [1 - frac, frac], seed)
   return x[train_idx], y[train_idx], x[val_idx], y[val_idx]

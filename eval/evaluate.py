@@ -15,10 +15,6 @@ import errors
 from eval import common
 from train import trainer
 
-flags.DEFINE_string('workdir', None, 'Run directory written by main.py.')
-flags.DEFINE_enum('which', 'final', ['final', 'latest', 'best'],
-                  'Which checkpoint to evaluate.')
-flags.mark_flag_as_required('workdir')
 FLAGS = flags.FLAGS
 
 
@@ -42,4 +38,8 @@ def main(_):
 
 
 if __name__ == '__main__':
+  flags.DEFINE_string('workdir', None, 'Run directory written by main.py.')
+  flags.DEFINE_enum('which', 'final', ['final', 'latest', 'best'],
+                    'Which checkpoint to evaluate.')
+  flags.mark_flag_as_required('workdir')
   app.run(main)

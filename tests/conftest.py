@@ -4,6 +4,7 @@ import gzip
 import os
 import pathlib
 
+import jax
 import numpy as np
 import pytest
 
@@ -30,6 +31,22 @@ def make_digits(n_per_class, seed=0, size=28):
   return images[order], labels[order]
 
 
+@pytest.fixture(scope='session', autouse=True)
+def _compilation_cache(tmp_path_factory):
+  """Tests re-jit the same steps many times; a persistent cache compiles once.
+
+  Set through the environment too, so main.py subprocesses share it.
+  """
+  settings = {
+      'jax_compilation_cache_dir': str(tmp_path_factory.mktemp('jax_cache')),
+      'jax_persistent_cache_min_compile_time_secs': 0.0,
+      'jax_persistent_cache_min_entry_size_bytes': 0,
+  }
+  for name, value in settings.items():
+    jax.config.update(name, value)
+    os.environ[name.upper()] = str(value)
+
+
 @pytest.fixture
 def fake_mnist_dir(tmp_path):
   """A data root with `mnist/` holding four small valid IDX files."""
@@ -53,3 +70,16 @@ def shared_data():
 @pytest.fixture(autouse=True)
 def _no_progress_bars(monkeypatch):
   monkeypatch.setenv('TQDM_DISABLE', '1')
+
+
+def tiny_attention_config(data_dir, **train):
+  """The real 4A config shrunk to the fake data: 20/class train, 5/class test."""
+  from configs import attention_mnist  # pylint: disable=g-import-not-at-top
+  config = attention_mnist.get_config()
+  config.data.dir = str(data_dir)
+  config.data.train_per_class = 20
+  config.data.test_per_class = 5
+  config.data.allow_download = False
+  config.train.progress = False
+  config.train.update(train)
+  return config

@@ -1,5 +1,6 @@
 """Orbax checkpoints of one TrainState: the last k epochs plus the best one."""
 
+import json
 import logging as py_logging
 import os
 
@@ -44,7 +45,8 @@ class Checkpoints:
       return None
     meta = manager.restore(epoch, args=ocp.args.Composite(
         meta=ocp.args.JsonRestore()))['meta']
-    if meta.get('model') != model_cfg:
+    # Compare as JSON, the form meta was saved in (tuples come back as lists).
+    if meta.get('model') != json.loads(json.dumps(model_cfg)):
       raise errors.CheckpointError(
           f'{manager.directory}/{epoch}: checkpoint of model {meta.get("model")}'
           f', but the config asks for {model_cfg}')

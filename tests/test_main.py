@@ -1,0 +1,101 @@
+"""main.py end to end: clear errors, kill-and-resume, a smoke run on real data."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+
+import data
+from eval import common
+import nets
+from tests.conftest import tiny_attention_config
+from train import trainer
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _main(*args, workdir, wait=True):
+  cmd = [sys.executable, 'main.py', '--config=configs/attention_mnist.py',
+         f'--workdir={workdir}', '--config.train.progress=False', *args]
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  if not wait:
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+  return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                        timeout=300)
+
+
+def _tiny_flags(data_dir):
+  return [f'--config.data.dir={data_dir}', '--config.data.allow_download=False',
+          '--config.data.train_per_class=20', '--config.data.test_per_class=5']
+
+
+def test_unknown_config_key_fails(tmp_path):
+  r = _main('--config.train.epoch=3', workdir=tmp_path)
+  assert r.returncode != 0
+  assert 'epoch' in r.stderr and 'epochs' in r.stderr  # "did you mean"
+  assert not (tmp_path / 'config.json').exists()
+
+
+def test_unknown_model_is_one_line_error(fake_mnist_dir, tmp_path):
+  r = _main('--config.model.name=vit', *_tiny_flags(fake_mnist_dir),
+            workdir=tmp_path / 'w')
+  assert r.returncode == 1
+  assert "error: model.name='vit': unknown model; choices:" in r.stderr
+  assert not (tmp_path / 'w').exists()
+
+
+def test_missing_data_dir_is_one_line_error(tmp_path):
+  r = _main(*_tiny_flags(tmp_path / 'nowhere'), workdir=tmp_path / 'w')
+  assert r.returncode == 1
+  line = [l for l in r.stderr.splitlines() if l.startswith('error:')]
+  assert len(line) == 1 and 'nowhere' in line[0] and 'DIGITS_DATA_DIR' in line[0]
+  assert not (tmp_path / 'w').exists()
+
+
+def test_killed_run_resumes_to_the_same_parameters(fake_mnist_dir, tmp_path):
+  epochs = 12
+  flags = [*_tiny_flags(fake_mnist_dir), f'--config.train.epochs={epochs}']
+  proc = _main(*flags, workdir=tmp_path / 'killed', wait=False)
+  ckpt_dir = tmp_path / 'killed' / 'checkpoints'
+  deadline = time.time() + 240
+  while not (ckpt_dir / '2').exists() and proc.poll() is None:
+    assert time.time() < deadline, 'no checkpoint appeared'
+    time.sleep(0.02)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert proc.returncode == -signal.SIGKILL, 'run ended before it was killed'
+  resumed = _main(*flags, '--verbosity=0', workdir=tmp_path / 'killed')
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert 'Resumed from' in resumed.stderr
+
+  config = tiny_attention_config(fake_mnist_dir, epochs=epochs)
+  straight = trainer.fit(config, str(tmp_path / 'straight'),
+                         nets.get_model(config.model),
+                         data.get_dataset(config.data))[0]
+  killed = common.restore_state(str(tmp_path / 'killed'), config,
+                                nets.get_model(config.model),
+                                np.zeros((1, 28, 28, 1), np.float32))
+  assert int(killed.step) == int(straight.step)
+  for p, q in zip(jax.tree.leaves(straight.params), jax.tree.leaves(killed.params)):
+    np.testing.assert_allclose(np.asarray(p), np.asarray(q), rtol=0, atol=0)
+
+
+def test_smoke_on_real_mnist(shared_data, tmp_path):
+  r = _main(f'--config.data.dir={shared_data}', '--config.train.epochs=1',
+            '--config.data.train_per_class=30', '--config.data.test_per_class=10',
+            '--config.model.name=cbam', workdir=tmp_path)
+  assert r.returncode == 0, r.stderr[-2000:]
+  result = json.loads((tmp_path / 'results.json').read_text())
+  assert result['params'] == 225_425 and result['test_accuracy'] > 0.3
+  r = subprocess.run([sys.executable, '-m', 'eval.attention_maps',
+                      f'--workdir={tmp_path}', f'--out={tmp_path}/maps.png'],
+                     cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert r.returncode == 0, r.stderr[-2000:]
+  assert (tmp_path / 'maps.png').stat().st_size > 1000

@@ -1,0 +1,137 @@
+"""The supervised trainer: learns, checkpoints, resumes, stops, guards."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+import data
+import errors
+from eval import common
+from eval import evaluate
+import nets
+from tests.conftest import tiny_attention_config
+from train import checkpoint
+from train import supervised
+from train import trainer
+
+
+def _params(state):
+  return jax.tree.leaves(jax.device_get(state.params))
+
+
+def test_fits_generated_digits(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=8)
+  result = supervised.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert result['test_accuracy'] >= 0.9  # chance is 0.1
+  history = [json.loads(l) for l in open(tmp_path / 'run' / 'metrics.jsonl')]
+  assert [r['epoch'] for r in history] == list(range(1, 9))
+  assert history[-1]['train_loss'] < history[0]['train_loss']
+  assert list((tmp_path / 'run' / 'tensorboard').iterdir())
+  # eval.evaluate reads the Orbax checkpoint back to the same numbers.
+  again = evaluate.evaluate(str(tmp_path / 'run'))
+  assert again['test_accuracy'] == pytest.approx(result['test_accuracy'])
+  assert again['test_loss'] == pytest.approx(result['test_loss'], rel=1e-5)
+
+
+def test_same_seed_same_numbers_and_resume_extends(fake_mnist_dir, tmp_path):
+  """Two runs of one config agree exactly; a run stopped after 2 epochs and
+  resumed to 4 ends where a 4-epoch run ends."""
+  config = tiny_attention_config(fake_mnist_dir, epochs=4)
+  model = nets.get_model(config.model)
+  splits = data.get_dataset(config.data)
+  full, run_a = trainer.fit(config, str(tmp_path / 'a'), model, splits)
+  _, run_b = trainer.fit(config, str(tmp_path / 'b'), model, splits)
+  strip = lambda h: [{k: v for k, v in r.items() if k != 'epoch_time_s'}
+                     for r in h]
+  assert strip(run_a['history']) == strip(run_b['history'])
+  config.train.epochs = 2
+  trainer.fit(config, str(tmp_path / 'c'), model, splits)
+  config.train.epochs = 4
+  resumed, run_c = trainer.fit(config, str(tmp_path / 'c'), model, splits)
+  assert strip(run_c['history']) == strip(run_a['history'])
+  for p, q in zip(_params(full), _params(resumed)):
+    np.testing.assert_array_equal(p, q)
+
+
+def test_checkpoint_round_trip(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  config.model.name = 'cbam'
+  supervised.train_and_evaluate(config, str(tmp_path))
+  model = nets.get_model(config.model)
+  x = np.zeros((1, 28, 28, 1), np.float32)
+  restored = common.restore_state(str(tmp_path), config, model, x, 'latest')
+  template = trainer.create_train_state(
+      model, trainer.make_optimizer(config.train), jax.random.PRNGKey(9), x)
+  assert int(restored.step) == 7  # 200 images / 32 -> 7 steps
+  assert any(not np.array_equal(p, q) for p, q in
+             zip(_params(restored), _params(template)))
+  assert jax.tree.structure(restored.opt_state) == jax.tree.structure(
+      template.opt_state)
+
+
+def test_checkpoint_of_other_model_is_refused(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  supervised.train_and_evaluate(config, str(tmp_path))
+  config.model.name = 'se'
+  model = nets.get_model(config.model)
+  with pytest.raises(errors.CheckpointError, match="checkpoint of model.*'base'"):
+    common.restore_state(str(tmp_path), config, model,
+                         np.zeros((1, 28, 28, 1), np.float32))
+
+
+def test_resume_with_other_config_is_refused(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  supervised.train_and_evaluate(config, str(tmp_path))
+  config.train.learning_rate = 0.01
+  with pytest.raises(errors.ConfigError, match='train.learning_rate: 0.001 -> 0.01'):
+    supervised.train_and_evaluate(config, str(tmp_path))
+  config.force = True
+  supervised.train_and_evaluate(config, str(tmp_path))
+
+
+def test_early_stopping_restores_best(fake_mnist_dir, tmp_path):
+  # A learning rate of 0 never improves val_loss after epoch 1.
+  config = tiny_attention_config(fake_mnist_dir, epochs=20, learning_rate=0.0,
+                                 patience=2, restore_best=True)
+  _, run = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
+                       data.get_dataset(config.data))
+  assert run['epochs_run'] == 3
+
+
+def test_plateau_reduces_learning_rate(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=5, learning_rate=0.0,
+                                 plateau_factor=0.5, plateau_patience=1)
+  config.train.learning_rate = 1e-9  # too small to change val_loss much
+  config.train.monitor = 'train_accuracy'  # constant: never improves
+  _, run = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
+                       data.get_dataset(config.data))
+  lrs = [r['lr'] for r in run['history']]
+  assert lrs[0] == pytest.approx(1e-9) and lrs[-1] < lrs[0]
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  model = nets.get_model(config.model)
+  splits = data.get_dataset(config.data)
+  trainer.fit(config, str(tmp_path), model, splits)
+  config.train.epochs = 3
+  splits.x_train[5] = np.nan
+  with pytest.raises(errors.NonFiniteLossError, match='epoch 2: non-finite train_loss'):
+    trainer.fit(config, str(tmp_path), model, splits)
+  ckpts = checkpoint.Checkpoints(str(tmp_path))
+  assert ckpts.latest.latest_step() == 1
+  ckpts.close()
+
+
+def test_evaluator_keeps_last_partial_batch(fake_mnist_dir, tmp_path):
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  state, _ = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
+                         data.get_dataset(config.data))
+  x = np.random.default_rng(0).random((23, 28, 28, 1)).astype(np.float32)
+  y = np.arange(23) % 10
+  by7 = trainer.Evaluator(trainer.softmax_xent, 7)(state, x, y)
+  by23 = trainer.Evaluator(trainer.softmax_xent, 23)(state, x, y)
+  assert by7['loss'] == pytest.approx(by23['loss'], rel=1e-5)
+  assert by7['accuracy'] == pytest.approx(by23['accuracy'])

@@ -1,0 +1,60 @@
+"""Problem 4A sweep: every attention model x seeds -> Table 10 and figures."""
+
+import os
+
+from absl import logging
+import ml_collections
+
+from eval import attention_maps
+from eval import report
+from train import metrics
+from train import supervised
+
+# The study's single-run test accuracies (its Table 10), shown for comparison.
+STUDY_ACCURACY = {'base': 0.9810, 'spatial': 0.9790, 'self_attention': 0.9820,
+                  'cbam': 0.9830, 'se': 0.9855}
+
+
+def run(config, workdir):
+  """Trains sweep.models x sweep.seeds runs under `workdir`/<model>/seed<k>."""
+  per_model, histories = {}, {}
+  for name in config.sweep.models:
+    for s in range(config.sweep.seeds):
+      cfg = ml_collections.ConfigDict(config.to_dict())
+      cfg.experiment, cfg.model.name, cfg.seed = 'supervised', name, config.seed + s
+      run_dir = os.path.join(workdir, name, f'seed{cfg.seed}')
+      result = supervised.train_and_evaluate(cfg, run_dir)
+      logging.info('%s seed %d: %s', name, cfg.seed, result)
+      per_model.setdefault(name, []).append(result)
+      if s == 0:
+        histories[name] = metrics.read_history(run_dir)
+        if name != 'base':
+          attention_maps.render(run_dir, os.path.join(workdir, f'maps_{name}.png'))
+
+  base_acc = [r['test_accuracy'] for r in per_model.get('base', [])]
+  base_mean = report.mean_std_ci(base_acc)[0] if base_acc else float('nan')
+  rows = []
+  for name, results in per_model.items():
+    acc = [r['test_accuracy'] for r in results]
+    mean, _, ci = report.mean_std_ci(acc)
+    times = [r['train_time_s'] for r in results]
+    rows.append({
+        'model': name, 'params': results[0]['params'],
+        'test accuracy (mean ± std)': report.fmt_mean_std(acc),
+        '95% CI': f'± {ci:.4f}', 'vs base': f'{mean - base_mean:+.4f}',
+        'train time s (mean)': f'{sum(times) / len(times):.1f}',
+        'compile s': f'{results[0]["compile_time_s"]:.1f}',
+        'study accuracy': STUDY_ACCURACY.get(name, ''),
+    })
+  device = per_model[config.sweep.models[0]][0]['device']
+  table = report.write_table(
+      rows, os.path.join(workdir, 'table10'),
+      title='Table 10: attention on Reduced MNIST (5000 train / 1000 test)',
+      notes=[f'{config.sweep.seeds} seeds (seed {config.seed}..'
+             f'{config.seed + config.sweep.seeds - 1}), {config.train.epochs} '
+             f'epochs, batch {config.train.batch_size}, device: {device}. '
+             'Train time excludes compilation.'])
+  report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
+                     title=f'Problem 4A (seed {config.seed})')
+  print(table)
+  return rows

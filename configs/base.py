@@ -18,6 +18,8 @@ def get_base_config():
   config = ml_collections.ConfigDict()
   config.experiment = 'supervised'
   config.seed = 0
+  # Independent replicas trained together (vmapped): seeds seed..seed+seeds-1.
+  config.seeds = 1
 
   config.data = ml_collections.ConfigDict()
   config.data.name = 'reduced_mnist'

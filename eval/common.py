@@ -2,8 +2,6 @@
 
 import os
 
-import jax
-
 import data
 import errors
 import nets
@@ -20,9 +18,7 @@ def restore_state(workdir, config, model, sample_x, which='final'):
   """
   if which not in ('final', 'latest', 'best'):
     raise errors.ConfigError(f'which={which!r}: choices: final, latest, best')
-  template = trainer.create_train_state(
-      model, trainer.make_optimizer(config.train), jax.random.PRNGKey(0),
-      sample_x)
+  template, _ = trainer.init_state(config, model, sample_x)
   ckpts = checkpoint.Checkpoints(workdir)
   use_best = which == 'best' or (which == 'final' and config.train.restore_best)
   manager = ckpts.best if use_best else ckpts.latest

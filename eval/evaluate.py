@@ -21,9 +21,10 @@ FLAGS = flags.FLAGS
 def evaluate(workdir, which='final'):
   config, _, state, splits = common.load_run(workdir, which)
   evaluator = trainer.Evaluator(trainer.LOSSES[config.train.loss],
-                                config.eval.batch_size)
-  return {'checkpoint': which,
-          **evaluator(state, splits.x_test, splits.y_test, 'test_')}
+                                config.eval.batch_size,
+                                len(trainer.seed_list(config)) > 1)
+  return {'checkpoint': which, **trainer.summarize(
+      evaluator(state, splits.x_test, splits.y_test, 'test_'))}
 
 
 def main(_):

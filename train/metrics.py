@@ -3,13 +3,20 @@
 import json
 import os
 
+import jax
 from tensorboardX import SummaryWriter
 
 
 class MetricWriter:
-  """Appends one JSON line and one set of scalars per epoch."""
+  """Appends one JSON line and one set of scalars per epoch.
+
+  Only process 0 of a multi-process job writes; the others hold no files.
+  """
 
   def __init__(self, workdir, history=()):
+    self.enabled = jax.process_index() == 0
+    if not self.enabled:
+      return
     self.path = os.path.join(workdir, 'metrics.jsonl')
     # A resumed run rewrites the file from the checkpoint's history, dropping
     # lines of epochs that ran after the checkpoint it resumed from.
@@ -18,6 +25,8 @@ class MetricWriter:
     self.tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
 
   def write(self, row):
+    if not self.enabled:
+      return
     with open(self.path, 'a') as f:
       f.write(json.dumps(row) + '\n')
     for k, v in row.items():
@@ -26,7 +35,8 @@ class MetricWriter:
     self.tb.flush()
 
   def close(self):
-    self.tb.close()
+    if self.enabled:
+      self.tb.close()
 
 
 def read_history(workdir):

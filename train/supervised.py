@@ -11,8 +11,8 @@ from train import trainer
 from train import workdir as workdir_lib
 
 
-def count_params(state):
-  return int(sum(x.size for x in jax.tree.leaves(state.params)))
+def count_params(state, replicas=1):
+  return int(sum(x.size for x in jax.tree.leaves(state.params))) // replicas
 
 
 def train_and_evaluate(config, workdir):
@@ -21,12 +21,14 @@ def train_and_evaluate(config, workdir):
   model = nets.get_model(config.model)
   workdir_lib.record_config(config, workdir)
   state, run = trainer.fit(config, workdir, model, splits)
+  seeds = trainer.seed_list(config)
   evaluate = trainer.Evaluator(trainer.LOSSES[config.train.loss],
-                               config.eval.batch_size)
+                               config.eval.batch_size, len(seeds) > 1)
   results = {
-      'model': config.model.name, 'seed': config.seed,
-      'params': count_params(state),
-      **evaluate(state, splits.x_test, splits.y_test, 'test_'),
+      'model': config.model.name, 'seed': config.seed, 'seeds': seeds,
+      'params': count_params(state, len(seeds)),
+      **trainer.summarize(
+          evaluate(state, splits.x_test, splits.y_test, 'test_')),
       'train_time_s': run['train_time_s'],
       'compile_time_s': run['compile_time_s'],
       'epochs_run': run['epochs_run'],

@@ -18,6 +18,8 @@ from absl import logging
 from flax.training import train_state
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 import numpy as np
 import optax
 import tqdm
@@ -77,12 +79,15 @@ def make_optimizer(cfg):
 
 
 def get_lr(state):
-  return float(state.opt_state.hyperparams['learning_rate'])
+  """The current learning rate (the mean over seeds for a replicated state)."""
+  return float(np.mean(jax.device_get(
+      state.opt_state.hyperparams['learning_rate'])))
 
 
 def set_lr(state, lr):
   hp = dict(state.opt_state.hyperparams)
-  hp['learning_rate'] = jnp.asarray(lr, hp['learning_rate'].dtype)
+  old = hp['learning_rate']
+  hp['learning_rate'] = jax.device_put(jnp.full_like(old, lr), old.sharding)
   return state.replace(opt_state=state.opt_state._replace(hyperparams=hp))
 
 
@@ -91,9 +96,38 @@ def create_train_state(model, tx, rng, sample_x):
   init_rng, state_rng = jax.random.split(rng)
   variables = jax.jit(functools.partial(model.init, train=False))(
       init_rng, sample_x)
-  return TrainState.create(
+  state = TrainState.create(
       apply_fn=model.apply, params=variables['params'], tx=tx,
       batch_stats=variables.get('batch_stats', {}), rng=state_rng)
+  # A jnp step (not Python's 0) restores against an abstract target.
+  return state.replace(step=jnp.zeros((), jnp.int32))
+
+
+def seed_list(config):
+  """The seeds a run trains: config.seed, config.seed+1, ... (config.seeds)."""
+  n = config.get('seeds', 1)
+  if n < 1:
+    raise errors.ConfigError(f'seeds={n}: must be >= 1')
+  return [config.seed + i for i in range(n)]
+
+
+def init_state(config, model, sample_x):
+  """(state, shuffle_rng) from config.seed, or stacked over seed_list(config).
+
+  With config.seeds > 1 every leaf gets a leading replica axis: independent
+  models (init, dropout and shuffle keys of their own seed) that train_step
+  and eval_step, vmapped, run as one computation.
+  """
+  tx = make_optimizer(config.train)
+
+  def init(seed):
+    init_rng, shuffle_rng = jax.random.split(jax.random.PRNGKey(seed))
+    return create_train_state(model, tx, init_rng, sample_x), shuffle_rng
+  seeds = seed_list(config)
+  if len(seeds) == 1:
+    return init(seeds[0])
+  states = [init(s) for s in seeds]
+  return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
 
 
 def l2_penalty(params, pattern):
@@ -116,15 +150,19 @@ def _sums(loss, extra, mask):
   return sums
 
 
-def train_step(state, sums, x_all, y_all, idx, *, loss_fn, l2=0.0,
+def train_step(state, sums, x_all, y_all, idx, mask=None, *, loss_fn, l2=0.0,
                l2_pattern='kernel', label_smoothing=0.0):
   """One optimizer step on x_all[idx]; adds the batch's sums to `sums`.
 
   The gather happens inside the jitted step so the data never leaves the
-  device. Dropout/noise keys are folded from the state's key and step, so a
-  resumed run draws the same keys as an uninterrupted one.
+  device. `mask` (1 real, 0 padding) lets the last partial batch be padded to
+  the full batch size, so one compiled shape serves every step and the batch
+  always splits evenly over devices. Dropout/noise keys are folded from the
+  state's key and step, so a resumed run draws the same keys as an
+  uninterrupted one.
   """
   x, y = x_all[idx], y_all[idx]
+  mask = jnp.ones(idx.shape, jnp.float32) if mask is None else mask
   step_rng = jax.random.fold_in(state.rng, state.step)
   dropout_rng, noise_rng = jax.random.split(step_rng)
 
@@ -133,7 +171,7 @@ def train_step(state, sums, x_all, y_all, idx, *, loss_fn, l2=0.0,
         _variables(state, params), x, train=True, mutable=['batch_stats'],
         rngs={'dropout': dropout_rng, 'noise': noise_rng})
     loss, extra = loss_fn(out, y, label_smoothing)
-    total = jnp.mean(loss)
+    total = jnp.sum(loss * mask) / jnp.maximum(jnp.sum(mask), 1.0)
     if l2:
       total += l2 * l2_penalty(params, l2_pattern)
     return total, (loss, extra, updates)
@@ -141,7 +179,7 @@ def train_step(state, sums, x_all, y_all, idx, *, loss_fn, l2=0.0,
   grads, (loss, extra, updates) = jax.grad(objective, has_aux=True)(state.params)
   state = state.apply_gradients(
       grads=grads, batch_stats=updates.get('batch_stats', state.batch_stats))
-  batch = _sums(loss, extra, jnp.ones_like(loss))
+  batch = _sums(loss, extra, mask)
   return state, jax.tree.map(jnp.add, sums, batch)
 
 
@@ -160,22 +198,66 @@ def zero_sums(state, loss_fn, x, y):
 
 
 def _means(sums, prefix):
+  """Per-example means on the host: floats, or lists over seeds."""
   host = jax.device_get(sums)
-  n = max(float(host['count']), 1.0)
-  return {f'{prefix}{k}': float(v) / n for k, v in host.items() if k != 'count'}
+  n = np.maximum(np.asarray(host['count'], np.float64), 1.0)
+  return {f'{prefix}{k}': (np.asarray(v) / n).tolist()
+          for k, v in host.items() if k != 'count'}
+
+
+def data_mesh():
+  """A 1-D mesh over every device (all hosts): the batch axis 'data'."""
+  return jax.sharding.Mesh(np.asarray(jax.devices()), ('data',))
+
+
+def put(array, mesh, spec=P()):
+  """A global array from host data every process holds in full.
+
+  Works the same on one CPU, several GPUs and several hosts (each process
+  reads the whole, small dataset and keeps its own shards of it).
+  """
+  array = np.asarray(array)
+  sharding = NamedSharding(mesh, spec)
+  return jax.make_array_from_callback(array.shape, sharding,
+                                      lambda index: array[index])
+
+
+def _batch_spec(replicated):
+  return P(None, 'data') if replicated else P('data')
+
+
+def _check_divisible(field, batch_size, mesh):
+  if batch_size % mesh.size:
+    raise errors.ConfigError(
+        f'{field}={batch_size}: not divisible by the {mesh.size} devices the '
+        'batch is sharded over')
+
+
+def _maybe_vmap(fn, replicated, in_axes):
+  return jax.vmap(fn, in_axes=in_axes) if replicated else fn
 
 
 class Evaluator:
-  """Jitted masked evaluation over all of (x, y), last partial batch kept."""
+  """Jitted masked evaluation over all of (x, y), last partial batch kept.
 
-  def __init__(self, loss_fn, batch_size):
+  With `replicated`, the state has a leading seed axis and every seed is
+  evaluated on the same batches in one vmapped step.
+  """
+
+  def __init__(self, loss_fn, batch_size, replicated=False, mesh=None):
     self.loss_fn, self.batch_size, self.zero = loss_fn, batch_size, None
-    self.step = jax.jit(functools.partial(eval_step, loss_fn=loss_fn),
-                        donate_argnums=1)
+    self.replicated, self.mesh = replicated, mesh or data_mesh()
+    _check_divisible('eval.batch_size', batch_size, self.mesh)
+    self.step = jax.jit(_maybe_vmap(
+        functools.partial(eval_step, loss_fn=loss_fn), replicated,
+        (0, 0, None, None, None, None)), donate_argnums=1)
 
   def __call__(self, state, x, y, prefix=''):
     if self.zero is None:
-      self.zero = zero_sums(state, self.loss_fn, x, y)
+      one = jax.tree.map(lambda a: a[0], state) if self.replicated else state
+      zero = zero_sums(one, self.loss_fn, x, y)
+      reps = jax.tree.leaves(state.step)[0].shape
+      self.zero = {k: jnp.zeros(reps, v.dtype) for k, v in zero.items()}
     n, bs = len(x), self.batch_size
     num_batches = math.ceil(n / bs)
     idx = np.zeros(num_batches * bs, np.int32)
@@ -185,7 +267,8 @@ class Evaluator:
     sums = jax.tree.map(jnp.copy, self.zero)
     for i in range(num_batches):
       s = slice(i * bs, (i + 1) * bs)
-      sums = self.step(state, sums, x, y, idx[s], mask[s])
+      sums = self.step(state, sums, x, y, put(idx[s], self.mesh, P('data')),
+                       put(mask[s], self.mesh, P('data')))
     return _means(sums, prefix)
 
 
@@ -211,19 +294,48 @@ class _Monitor:
 
 
 def _check_finite(row, epoch, workdir):
-  bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+  bad = [k for k, v in row.items()
+         if isinstance(v, float) and not math.isfinite(v)]
   if bad:
     raise errors.NonFiniteLossError(
         f'epoch {epoch}: non-finite {", ".join(bad)}; training stopped, the '
         f'last good checkpoint stays in {workdir}/checkpoints')
 
 
+def summarize(means):
+  """Flat row from _means: seed lists become their mean plus `<k>_per_seed`."""
+  row = {}
+  for k, v in means.items():
+    if isinstance(v, list):
+      row[k], row[f'{k}_per_seed'] = float(np.mean(v)), v
+    else:
+      row[k] = v
+  return row
+
+
+def _epoch_batches(perm, batch_size):
+  """(idx, mask) per step of one epoch; the last batch padded to full size
+  with wrapped-around indices (masked out of loss and metrics)."""
+  n = perm.shape[-1]
+  steps = math.ceil(n / batch_size)
+  pad = steps * batch_size - n
+  idx = np.concatenate([perm, perm[..., :pad]], axis=-1)
+  mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+  for i in range(steps):
+    s = slice(i * batch_size, (i + 1) * batch_size)
+    yield idx[..., s], mask[s]
+
+
 def fit(config, workdir, model, splits):
-  """Trains `model` on `splits` per config.train; returns (state, history).
+  """Trains `model` on `splits` per config.train; returns (state, run).
 
   Resumes from the newest checkpoint in `workdir` if there is one. With
   train.restore_best the returned state is the best epoch's by
-  train.monitor, otherwise the last epoch's.
+  train.monitor, otherwise the last epoch's. With config.seeds > 1 the state
+  carries a leading seed axis and the history rows hold the mean over seeds
+  plus `<metric>_per_seed` lists; early stopping and plateau then follow the
+  mean. The batch is sharded over every device (data parallel, parameters
+  replicated); the global batch size stays train.batch_size.
   """
   tc = config.train
   if tc.loss not in LOSSES:
@@ -234,14 +346,18 @@ def fit(config, workdir, model, splits):
         f'train.batch_size={tc.batch_size}, train.epochs={tc.epochs}: '
         'need batch_size >= 1 and epochs >= 0')
   loss_fn = LOSSES[tc.loss]
-  x_train, y_train = jnp.asarray(splits.x_train), jnp.asarray(splits.y_train)
-  x_val, y_val = jnp.asarray(splits.x_val), jnp.asarray(splits.y_val)
-  n, bs = len(x_train), min(tc.batch_size, len(splits.x_train))
+  mesh = data_mesh()
+  n, bs = len(splits.x_train), min(tc.batch_size, len(splits.x_train))
+  _check_divisible('train.batch_size', bs, mesh)
+  x_train, y_train = put(splits.x_train, mesh), put(splits.y_train, mesh)
+  x_val, y_val = put(splits.x_val, mesh), put(splits.y_val, mesh)
 
-  rng = jax.random.PRNGKey(config.seed)
-  init_rng, shuffle_rng = jax.random.split(rng)
-  state = create_train_state(model, make_optimizer(tc), init_rng, x_train[:1])
-  zero = zero_sums(state, loss_fn, x_train, y_train)
+  replicated = len(seed_list(config)) > 1
+  state, shuffle_rng = init_state(config, model, splits.x_train[:1])
+  state = jax.tree.map(lambda a: put(a, mesh), state)
+  one = jax.tree.map(lambda a: a[0], state) if replicated else state
+  zero = zero_sums(one, loss_fn, x_train, y_train)
+  zero = {k: jnp.zeros(state.step.shape, v.dtype) for k, v in zero.items()}
   ckpts = checkpoint.Checkpoints(workdir, keep=tc.keep_checkpoints)
   model_cfg = config.model.to_dict()
 
@@ -255,16 +371,21 @@ def fit(config, workdir, model, splits):
   plateau = _Monitor(tc.monitor, tc.min_delta, **(meta['plateau'] or {}))
   writer = metrics_lib.MetricWriter(workdir, meta['history'])
 
-  step = jax.jit(functools.partial(
+  step = jax.jit(_maybe_vmap(functools.partial(
       train_step, loss_fn=loss_fn, l2=tc.l2, l2_pattern=tc.l2_pattern,
-      label_smoothing=tc.label_smoothing), donate_argnums=(0, 1))
-  evaluate = Evaluator(loss_fn, config.eval.batch_size)
-  # Compile every shape up front so epoch times measure training alone.
+      label_smoothing=tc.label_smoothing), replicated,
+      (0, 0, None, None, 0, None)), donate_argnums=(0, 1))
+  evaluate = Evaluator(loss_fn, config.eval.batch_size, replicated, mesh)
+  permute = jax.jit(_maybe_vmap(
+      lambda key, epoch: jax.random.permutation(
+          jax.random.fold_in(key, epoch), n), replicated, (0, None)))
+  batch_spec = _batch_spec(replicated)
+  # Compile up front so epoch times measure training alone.
   t0 = time.perf_counter()
-  shapes = {bs, n % bs} - {0}
-  compiled = {b: step.lower(state, zero, x_train, y_train,
-                            np.zeros(b, np.int32)).compile() for b in shapes}
-  evaluate(state, x_val[:1], y_val[:1])
+  idx0, mask0 = next(_epoch_batches(np.zeros(state.step.shape + (n,), np.int32), bs))
+  step = step.lower(state, zero, x_train, y_train, put(idx0, mesh, batch_spec),
+                    put(mask0, mesh, P('data'))).compile()
+  evaluate(state, splits.x_val[:1], splits.y_val[:1])
   compile_s = time.perf_counter() - t0
   logging.info('Compiled train/eval steps in %.2fs', compile_s)
 
@@ -274,14 +395,14 @@ def fit(config, workdir, model, splits):
                   disable=not tc.progress, leave=False)
   while epoch < tc.epochs and not stopped:
     t0 = time.perf_counter()
-    perm = np.asarray(jax.random.permutation(
-        jax.random.fold_in(shuffle_rng, epoch), n)).astype(np.int32)
+    perm = np.asarray(permute(shuffle_rng, epoch), np.int32)
     sums = jax.tree.map(jnp.copy, zero)
-    for i in range(0, n, bs):
-      idx = perm[i:i + bs]
-      state, sums = compiled[len(idx)](state, sums, x_train, y_train, idx)
-    row = {'epoch': epoch + 1, **_means(sums, 'train_'),
-           **evaluate(state, x_val, y_val, 'val_'), 'lr': get_lr(state)}
+    for idx, mask in _epoch_batches(perm, bs):
+      state, sums = step(state, sums, x_train, y_train,
+                         put(idx, mesh, batch_spec), put(mask, mesh, P('data')))
+    row = {'epoch': epoch + 1, **summarize(_means(sums, 'train_')),
+           **summarize(evaluate(state, x_val, y_val, 'val_')),
+           'lr': get_lr(state)}
     row['epoch_time_s'] = time.perf_counter() - t0
     _check_finite(row, epoch + 1, workdir)
     epoch += 1
@@ -302,7 +423,8 @@ def fit(config, workdir, model, splits):
     bar.update(1)
     bar.set_postfix({k: f'{v:.4f}' for k, v in row.items()
                      if k.endswith(('loss', 'accuracy'))})
-    logging.info('epoch %d: %s', epoch, {k: round(v, 5) for k, v in row.items()})
+    logging.info('epoch %d: %s', epoch, {k: v for k, v in row.items()
+                                         if not k.endswith('_per_seed')})
   bar.close()
   ckpts.wait()
   if tc.restore_best and ckpts.best.latest_step() is not None:

@@ -3,6 +3,7 @@
 import json
 import os
 
+import jax
 import ml_collections
 
 import errors
@@ -45,8 +46,9 @@ def record_config(config, workdir):
       raise errors.ConfigError(
           f'{path}: workdir holds a run with another config ({shown}); use '
           'another --workdir or --config.force=True')
-  with open(path, 'w') as f:
-    json.dump(new, f, indent=2)
+  if jax.process_index() == 0:
+    with open(path, 'w') as f:
+      json.dump(new, f, indent=2)
 
 
 def load_config(workdir):

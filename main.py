@@ -41,6 +41,11 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   logging.set_verbosity(logging.INFO)
+  # Sweeps and grids compile the same steps again in every run; a persistent
+  # cache compiles them once per machine ($JAX_COMPILATION_CACHE_DIR wins).
+  if not jax.config.jax_compilation_cache_dir:
+    jax.config.update('jax_compilation_cache_dir',
+                      os.path.expanduser('~/.cache/digits/jax'))
   _maybe_initialize_distributed()
   try:
     train.run(FLAGS.config, FLAGS.workdir)

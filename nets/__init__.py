@@ -4,6 +4,10 @@ import functools
 
 import errors
 from nets import cnn
+from nets import gan
+from nets import lenet
+from nets import mlp
+from nets import mobilenet
 
 MODELS = {
     'base': functools.partial(cnn.AttentionCNN, block=None),
@@ -11,6 +15,19 @@ MODELS = {
     'self_attention': functools.partial(cnn.AttentionCNN, block='self_attention'),
     'cbam': functools.partial(cnn.AttentionCNN, block='cbam'),
     'se': functools.partial(cnn.AttentionCNN, block='se'),
+    'lenet': lenet.LeNet,
+    'lenet_cbam': functools.partial(lenet.LeNet, block='cbam'),
+    'lenet_hybrid': functools.partial(
+        lenet.LeNet, block='hybrid', conv_dropout=0.1, dense_dropout=0.5,
+        noise_std=0.02),
+    'mobilenet_v2': mobilenet.MobileNetV2,
+    'gan_generator': gan.Generator,
+    'gan_discriminator': gan.Discriminator,
+    'mlp': mlp.MLP,
+    'autoencoder': mlp.Autoencoder,
+    'frame_autoencoder': functools.partial(
+        mlp.Autoencoder, hidden=128, bottleneck=32),
+    'merger': functools.partial(mlp.MLP, features=(64,), num_classes=32),
 }
 
 

@@ -380,17 +380,21 @@ def fit(config, workdir, model, splits):
       lambda key, epoch: jax.random.permutation(
           jax.random.fold_in(key, epoch), n), replicated, (0, None)))
   batch_spec = _batch_spec(replicated)
-  # Compile up front so epoch times measure training alone.
-  t0 = time.perf_counter()
-  idx0, mask0 = next(_epoch_batches(np.zeros(state.step.shape + (n,), np.int32), bs))
-  step = step.lower(state, zero, x_train, y_train, put(idx0, mesh, batch_spec),
-                    put(mask0, mesh, P('data'))).compile()
-  evaluate(state, splits.x_val[:1], splits.y_val[:1])
-  compile_s = time.perf_counter() - t0
-  logging.info('Compiled train/eval steps in %.2fs', compile_s)
-
   history, epoch = meta['history'], meta['epoch']
   stopped = bool(tc.patience) and stopper.wait >= tc.patience
+  compile_s = 0.0
+  if epoch < tc.epochs and not stopped:
+    # Compile up front so epoch times measure training alone; a finished run
+    # that is resumed compiles nothing.
+    t0 = time.perf_counter()
+    idx0, mask0 = next(_epoch_batches(
+        np.zeros(state.step.shape + (n,), np.int32), bs))
+    step = step.lower(state, zero, x_train, y_train,
+                      put(idx0, mesh, batch_spec),
+                      put(mask0, mesh, P('data'))).compile()
+    evaluate(state, splits.x_val[:1], splits.y_val[:1])
+    compile_s = time.perf_counter() - t0
+    logging.info('Compiled train/eval steps in %.2fs', compile_s)
   bar = tqdm.tqdm(total=tc.epochs, initial=epoch, desc=config.model.name,
                   disable=not tc.progress, leave=False)
   while epoch < tc.epochs and not stopped:

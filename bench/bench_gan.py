@@ -1,0 +1,116 @@
+"""Throughput of the conditional-DCGAN train step and of its up/down-sampling.
+
+python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2]
+  1. the gradient of one 5x5/2 upsampling layer (7x7x256 -> 14x14x128) as
+     nn.ConvTranspose-equivalent lax.conv_transpose vs phase convs +
+     depth-to-space, and of the discriminator's 5x5/2 convs, strided vs
+     space-to-depth;
+  2. images/s of one full G+D+aux `train.gan.train_step` (configs/gan_300.py
+     models) for each generator/discriminator implementation, and the
+     implied seconds per gan_300 epoch (3000 images).
+"""
+
+import functools
+import time
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from configs import gan_300
+from nets import gan as gan_nets
+from train import gan
+
+flags.DEFINE_integer('batch_size', 128, 'Batch size.')
+flags.DEFINE_integer('steps', 3, 'Timed calls per measurement.')
+flags.DEFINE_integer('repeats', 2, 'Measurements per setting; the best is kept.')
+flags.DEFINE_bool('layers', True, 'Also time the single-layer gradients.')
+flags.DEFINE_float('aux_width', 1.0, 'MobileNetV2 width of the aux classifier.')
+flags.DEFINE_list('impls', ['phase/strided', 'transpose/strided'],
+                  'generator.upsample/discriminator.downsample pairs to time '
+                  'in the full step (each costs a compile of minutes on CPU).')
+FLAGS = flags.FLAGS
+
+
+def best_time(fn, args, steps, repeats):
+  """Best seconds per call of the jitted fn (after one compile call)."""
+  jax.block_until_ready(fn(*args))
+  best = float('inf')
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    for _ in range(steps):
+      out = fn(*args)
+    jax.block_until_ready(out)
+    best = min(best, (time.perf_counter() - t0) / steps)
+  return best
+
+
+def layer_grads(batch_size, steps, repeats):
+  """Seconds of d(sum(layer(x)^2))/d(kernel, x) per layer implementation."""
+  rows = []
+  cases = [('upsample', gan_nets.Upsample, 128, (7, 7, 256), ('transpose', 'phase')),
+           ('downsample', gan_nets.Downsample, 256, (7, 7, 128), ('strided', 'phase')),
+           ('downsample', gan_nets.Downsample, 128, (14, 14, 64), ('strided', 'phase'))]
+  for name, cls, features, shape, impls in cases:
+    x = jnp.ones((batch_size, *shape))
+    for impl in impls:
+      layer = cls(features, impl=impl)
+      params = layer.init(jax.random.PRNGKey(0), x[:1])
+      loss = lambda p, x, layer=layer: jnp.sum(layer.apply(p, x) ** 2)
+      grad = jax.jit(jax.grad(loss, argnums=(0, 1)))
+      rows.append((f'{name} {shape}->{features}', impl,
+                   best_time(grad, (params, x), steps, repeats)))
+  return rows
+
+
+def make_step(upsample, downsample, batch_size, aux_width):
+  """A no-argument call of the full jitted GAN step, compiled."""
+  config = gan_300.get_config()
+  config.generator.upsample = upsample
+  config.discriminator.downsample = downsample
+  config.aux.model.width = aux_width
+  states = gan.create_states(config, jax.random.PRNGKey(0))
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.uniform(-1, 1, (1024, 28, 28, 1)).astype(np.float32))
+  y = jnp.asarray(rng.integers(0, 10, 1024).astype(np.int32))
+  step = jax.jit(functools.partial(
+      gan.train_step, z_dim=config.train.z_dim, num_classes=10,
+      aux_weight=config.train.aux_weight,
+      keep_training_aux=config.aux.keep_training))
+  sums = gan.zero_sums(states, x, y)
+  idx = np.arange(batch_size, dtype=np.int32)
+  compiled = step.lower(states, sums, x, y, idx).compile()
+  return lambda: compiled(states, sums, x, y, idx)[0]
+
+
+def step_throughputs(pairs, batch_size, steps, repeats, aux_width):
+  """Images/s of each (upsample, downsample) full step, timed round-robin so
+  that load changes on a shared machine hit every variant alike."""
+  calls = [make_step(up, down, batch_size, aux_width) for up, down in pairs]
+  best = [float('inf')] * len(calls)
+  for _ in range(repeats):
+    for i, call in enumerate(calls):
+      best[i] = min(best[i], best_time(call, (), steps, 1))
+  return [batch_size / b for b in best]
+
+
+def main(_):
+  print(f'device: {jax.devices()[0].device_kind}, jax {jax.__version__}, '
+        f'batch {FLAGS.batch_size}')
+  if FLAGS.layers:
+    print(f'{"layer gradient":>34} {"impl":>10} {"s/step":>8}')
+    for layer, impl, seconds in layer_grads(FLAGS.batch_size, FLAGS.steps,
+                                            FLAGS.repeats):
+      print(f'{layer:>34} {impl:>10} {seconds:>8.3f}')
+  print(f'{"generator":>10} {"discrim.":>10} {"images/s":>9} {"s/epoch(3000)":>14}')
+  pairs = [pair.split('/') for pair in FLAGS.impls]
+  for (up, down), ips in zip(pairs, step_throughputs(
+      pairs, FLAGS.batch_size, FLAGS.steps, FLAGS.repeats, FLAGS.aux_width)):
+    epoch_s = (3000 // FLAGS.batch_size) * FLAGS.batch_size / ips
+    print(f'{up:>10} {down:>10} {ips:>9.1f} {epoch_s:>14.1f}')
+
+
+if __name__ == '__main__':
+  app.run(main)

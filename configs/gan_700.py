@@ -1,0 +1,17 @@
+"""python main.py --config=configs/gan_700.py --workdir=runs/gan_700
+
+Conditional DCGAN on Reduced MNIST, 700 real images per class (the seed's
+Problem 3, Tables 4-5). `:smoke` is a ~2-minute CPU run of the same pipeline:
+  python main.py --config=configs/gan_700.py:smoke --workdir=runs/gan_700_smoke
+"""
+
+from configs import gan_base
+
+
+def get_config(arg=None):
+  config = gan_base.get_gan_config(train_per_class=700)
+  if arg == 'smoke':
+    gan_base.smoke(config)
+  elif arg:
+    raise ValueError(f'configs/gan_700.py:{arg}: unknown variant; choices: smoke')
+  return config

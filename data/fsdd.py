@@ -1,0 +1,147 @@
+"""Free Spoken Digit Dataset: the recordings folder, audio loading, splits.
+
+Files are `{digit}_{speaker}_{index}.wav` (mono, 8 kHz); labels and speakers
+come from the names. Splits:
+  random:   stratified by digit into `fractions` (the seed's 70/15/15).
+  official: FSDD's convention, indices 0-4 of every speaker/digit are test;
+            validation is a stratified fraction of the rest.
+  speaker:  `test_speaker` is held out for test; validation is a stratified
+            fraction of the other speakers' recordings.
+"""
+
+import os
+import re
+from typing import NamedTuple
+
+from absl import logging
+import numpy as np
+import soundfile as sf
+
+import errors
+from data import splits as splits_lib
+
+SPLITS = ('random', 'official', 'speaker')
+OFFICIAL_TEST_INDICES = 5  # indices 0..4 of each speaker/digit
+_NAME = re.compile(r'^(\d)_([A-Za-z]+)_(\d+)\.wav$')
+
+
+class Recording(NamedTuple):
+  path: str
+  digit: int
+  speaker: str
+  index: int
+
+
+def recordings_dir(data_dir):
+  """`<data_dir>/fsdd/recordings`, the shared layout."""
+  return os.path.join(os.path.expanduser(data_dir), 'fsdd', 'recordings')
+
+
+def list_recordings(root):
+  """Every `{digit}_{speaker}_{index}.wav` under `root`, sorted by file name."""
+  if not os.path.isdir(root):
+    raise errors.DataError(f'{root}: FSDD recordings folder not found')
+  names = sorted(n for n in os.listdir(root) if n.lower().endswith('.wav'))
+  if not names:
+    raise errors.DataError(f'{root}: no .wav files')
+  recordings = []
+  for name in names:
+    m = _NAME.match(name)
+    if not m:
+      raise errors.DataError(
+          f'{os.path.join(root, name)}: file name does not match '
+          '{digit}_{speaker}_{index}.wav')
+    recordings.append(Recording(os.path.join(root, name), int(m[1]), m[2],
+                                int(m[3])))
+  return recordings
+
+
+def load_audio(path, sample_rate=8000, on_other_rate='resample'):
+  """Mono float32 [T] at `sample_rate`.
+
+  A file at another rate is resampled (with a logged note) or, with
+  on_other_rate='error', rejected. Unreadable or empty files raise DataError.
+  """
+  if on_other_rate not in ('resample', 'error'):
+    raise errors.ConfigError(
+        f'data.on_other_rate={on_other_rate!r}: choices: resample, error')
+  try:
+    wave, rate = sf.read(path, dtype='float32', always_2d=True)
+  except (sf.SoundFileError, OSError) as e:
+    raise errors.DataError(f'{path}: not readable audio ({e})') from e
+  if wave.size == 0:
+    raise errors.DataError(f'{path}: empty recording (0 samples)')
+  wave = wave.mean(axis=1)
+  if rate != sample_rate:
+    if on_other_rate == 'error':
+      raise errors.DataError(
+          f'{path}: sample rate {rate} Hz, expected {sample_rate} Hz '
+          '(set data.on_other_rate=resample to resample it)')
+    import librosa  # pylint: disable=g-import-not-at-top
+    logging.info('%s: resampling %d Hz -> %d Hz', path, rate, sample_rate)
+    wave = librosa.resample(wave, orig_sr=rate, target_sr=sample_rate)
+  return np.ascontiguousarray(wave, np.float32)
+
+
+def load_all(recordings, sample_rate=8000, on_other_rate='resample',
+             on_bad_file='error'):
+  """(waves, kept indices into `recordings`, skipped [(path, reason)]).
+
+  on_bad_file='skip' skips unreadable files, logs each one and a count, and
+  returns them, so that the caller can report them; 'error' raises.
+  """
+  if on_bad_file not in ('error', 'skip'):
+    raise errors.ConfigError(
+        f'data.on_bad_file={on_bad_file!r}: choices: error, skip')
+  waves, kept, skipped = [], [], []
+  for i, rec in enumerate(recordings):
+    try:
+      waves.append(load_audio(rec.path, sample_rate, on_other_rate))
+      kept.append(i)
+    except errors.DataError as e:
+      if on_bad_file == 'error':
+        raise
+      logging.warning('skipping %s', e)
+      skipped.append((rec.path, str(e)))
+  if skipped:
+    logging.warning('skipped %d of %d recordings (data.on_bad_file=skip)',
+                    len(skipped), len(recordings))
+  return waves, np.asarray(kept, np.int64), skipped
+
+
+def _stratified_val(indices, digits, val_fraction, seed):
+  """Splits `indices` into (train, val), stratified by digit."""
+  tr, va = splits_lib.stratified_split(
+      digits[indices], [1 - val_fraction, val_fraction], seed)
+  return indices[tr], indices[va]
+
+
+def split_indices(recordings, split, seed=42, fractions=(0.7, 0.15, 0.15),
+                  test_speaker='theo'):
+  """(train_idx, val_idx, test_idx) into `recordings`, sorted, disjoint.
+
+  The validation fraction of 'official' and 'speaker' is
+  fractions[1] / (fractions[0] + fractions[1]) of the non-test recordings.
+  """
+  if split not in SPLITS:
+    raise errors.ConfigError(f'data.split={split!r}: unknown; choices: {SPLITS}')
+  if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(
+      sum(fractions), 1.0):
+    raise errors.ConfigError(
+        f'data.fractions={tuple(fractions)}: need 3 fractions >= 0 summing to 1')
+  digits = np.array([r.digit for r in recordings])
+  if split == 'random':
+    return tuple(splits_lib.stratified_split(digits, fractions, seed))
+  if split == 'official':
+    is_test = np.array([r.index < OFFICIAL_TEST_INDICES for r in recordings])
+  else:
+    speakers = sorted({r.speaker for r in recordings})
+    if test_speaker not in speakers:
+      raise errors.ConfigError(
+          f'data.test_speaker={test_speaker!r}: not among the speakers '
+          f'{speakers}')
+    is_test = np.array([r.speaker == test_speaker for r in recordings])
+  rest = np.flatnonzero(~is_test)
+  val_fraction = fractions[1] / (fractions[0] + fractions[1])
+  train_idx, val_idx = _stratified_val(rest, digits, val_fraction, seed)
+  return np.sort(train_idx), np.sort(val_idx), np.flatnonzero(is_test)

@@ -1,0 +1,118 @@
+"""FSDD recordings as log-mel spectrogram images (Problem 4B).
+
+Each recording becomes an image of n_mels x frames (128 x 128): the log-mel
+power in dB relative to the clip's peak, clipped at -top_db and scaled to
+[0, 1], low frequencies at the bottom as in a rendered spectrogram. The time
+extent is fixed by padding (silence) or cropping the waveform to
+hop_length * (frames - 1) samples (1.016 s at the defaults; 17 of the 3000
+recordings are longer and lose their tail); time_axis='resize' instead
+stretches the whole clip's frames to `frames`. channels=3 renders the image
+through a matplotlib colormap like the seed's saved images, channels=1 keeps
+the scaled dB. Images are cached as uint8 (as an image file would hold them)
+under data.cache, keyed by every parameter below and the files' signature.
+"""
+
+import functools
+
+from absl import logging
+import numpy as np
+
+import errors
+from data import cache
+from data import fsdd
+from data import splits as splits_lib
+
+_VERSION = 1  # bump when the image computation changes
+
+
+def log_mel_image(wave, *, sample_rate, n_mels, n_fft, hop_length, frames,
+                  top_db, time_axis):
+  """float32 [n_mels, frames] in [0, 1]; row 0 is the highest mel band."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  if time_axis == 'pad':
+    # With librosa's centred frames, 1 + len // hop = frames.
+    wave = librosa.util.fix_length(wave, size=hop_length * (frames - 1))
+  mel = librosa.feature.melspectrogram(
+      y=wave, sr=sample_rate, n_fft=n_fft, hop_length=hop_length,
+      n_mels=n_mels)
+  db = librosa.power_to_db(mel, ref=np.max, top_db=top_db)
+  if time_axis == 'resize':
+    t = np.linspace(0, db.shape[1] - 1, frames)
+    db = np.stack([np.interp(t, np.arange(db.shape[1]), row) for row in db])
+  return np.flipud((db + top_db) / top_db).astype(np.float32)
+
+
+def render(image, channels, cmap):
+  """[H, W] in [0, 1] -> uint8 [H, W, channels], through `cmap` if 3."""
+  if channels == 1:
+    out = image[..., None]
+  else:
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    out = matplotlib.colormaps[cmap](image)[..., :3]
+  return np.round(out * 255).astype(np.uint8)
+
+
+def _check(cfg):
+  if cfg.channels not in (1, 3):
+    raise errors.ConfigError(f'data.channels={cfg.channels}: must be 1 or 3')
+  if cfg.time_axis not in ('pad', 'resize'):
+    raise errors.ConfigError(
+        f'data.time_axis={cfg.time_axis!r}: choices: pad, resize')
+  if cfg.channels == 3:
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    if cfg.cmap not in matplotlib.colormaps:
+      raise errors.ConfigError(f'data.cmap={cfg.cmap!r}: not a matplotlib '
+                               'colormap')
+  for field in ('n_mels', 'n_fft', 'hop_length', 'frames', 'top_db'):
+    if cfg[field] <= 0:
+      raise errors.ConfigError(f'data.{field}={cfg[field]}: must be > 0')
+
+
+def spectrogram_images(cfg, recordings):
+  """(uint8 images [N, n_mels, frames, channels], kept indices), cached."""
+  _check(cfg)
+  feature = dict(sample_rate=cfg.sample_rate, n_mels=cfg.n_mels,
+                 n_fft=cfg.n_fft, hop_length=cfg.hop_length, frames=cfg.frames,
+                 top_db=cfg.top_db, time_axis=cfg.time_axis)
+  params = dict(feature, channels=cfg.channels, cmap=cfg.cmap,
+                on_other_rate=cfg.on_other_rate, on_bad_file=cfg.on_bad_file,
+                files=cache.file_signature([r.path for r in recordings]),
+                version=_VERSION)
+
+  def compute():
+    waves, kept, _ = fsdd.load_all(recordings, cfg.sample_rate,
+                                   cfg.on_other_rate, cfg.on_bad_file)
+    to_image = functools.partial(log_mel_image, **feature)
+    images = [render(to_image(w), cfg.channels, cfg.cmap) for w in waves]
+    return {'images': np.stack(images), 'kept': kept}
+
+  arrays = cache.cached(cfg.cache_dir or cache.DEFAULT_CACHE_DIR,
+                        'fsdd_spectrogram', params, compute)
+  return arrays['images'], arrays['kept']
+
+
+def fsdd_spectrogram(cfg):
+  """Splits of FSDD spectrogram images (float32 in [0, 1]) by cfg.split."""
+  recordings = fsdd.list_recordings(fsdd.recordings_dir(cfg.dir))
+  images, kept = spectrogram_images(cfg, recordings)
+  recordings = [recordings[i] for i in kept]
+  parts = fsdd.split_indices(recordings, cfg.split, cfg.split_seed,
+                             tuple(cfg.fractions), cfg.test_speaker)
+  labels = np.array([r.digit for r in recordings], np.int32)
+  if not 0 < cfg.train_fraction <= 1:
+    raise errors.ConfigError(
+        f'data.train_fraction={cfg.train_fraction}: must be in (0, 1]')
+  if cfg.train_fraction < 1:
+    train = parts[0]
+    keep = splits_lib.stratified_split(
+        labels[train], [cfg.train_fraction, 1 - cfg.train_fraction],
+        cfg.split_seed)[0]
+    parts = (train[keep], *parts[1:])
+  arrays = []
+  for idx in parts:
+    arrays += [images[idx].astype(np.float32) / 255.0, labels[idx]]
+  logging.info('fsdd_spectrogram %s split: %s train/val/test', cfg.split,
+               [len(p) for p in parts])
+  return splits_lib.Splits(
+      *arrays, num_classes=10,
+      info={'test_files': [recordings[i].path for i in parts[2]]})

@@ -1,0 +1,82 @@
+"""LeNet-5 on spectrogram images and its attention variants (Problem 4B).
+
+One module covers the seed's three Table-11 models; nets.MODELS binds their
+settings ('lenet', 'lenet_cbam', 'lenet_hybrid'), so a variant is a set of
+arguments, not a copy of the network.
+"""
+
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+import errors
+from nets import attention
+from nets import layers
+
+
+class GaussianNoise(nn.Module):
+  """Adds N(0, stddev^2) noise in training only (Keras' GaussianNoise)."""
+  stddev: float
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    if not train or not self.stddev:
+      return x
+    noise = jax.random.normal(self.make_rng('noise'), x.shape, jnp.float32)
+    return x + (self.stddev * noise).astype(x.dtype)
+
+
+class HybridChannelAttention(nn.Module):
+  """CBAM channel gate followed by LayerNorm, the seed's hybrid block."""
+  reduction: int = 8
+
+  @nn.compact
+  def __call__(self, x):
+    x = attention.ChannelAttention(self.reduction)(x)
+    return nn.LayerNorm(dtype=x.dtype)(x)
+
+
+_BLOCKS = {'cbam': attention.CBAM, 'hybrid': HybridChannelAttention}
+
+
+class LeNet(nn.Module):
+  """Conv6(5x5)-AvgPool-Conv16(5x5)-AvgPool-Dense120-Dense84-Dense(classes).
+
+  With `block` set, each conv is followed by BatchNorm, the block and
+  Dropout(conv_dropout) before its pool. The activation of the last conv is
+  exposed as the perturbation 'last_conv' (and sown under the same name) so
+  eval.gradcam can take gradients with respect to it.
+  """
+  block: Optional[str] = None  # None | 'cbam' | 'hybrid'
+  reduction: int = 8
+  conv_dropout: float = 0.0
+  dense_dropout: float = 0.0
+  noise_std: float = 0.0
+  num_classes: int = 10
+  dtype: str = 'float32'  # compute dtype; params stay float32
+
+  @nn.compact
+  def __call__(self, x_BxHxWxC, train: bool = False):
+    if self.block not in (None, *_BLOCKS):
+      raise errors.ConfigError(f'model.block={self.block!r}: unknown; choices: '
+                               f'None, {", ".join(_BLOCKS)}')
+    dtype = jnp.dtype(self.dtype)
+    x = GaussianNoise(self.noise_std)(x_BxHxWxC.astype(dtype), train)
+    for i, features in enumerate((6, 16)):
+      x = nn.relu(nn.Conv(features, (5, 5), padding='VALID', dtype=dtype,
+                          name=f'conv{i + 1}')(x))
+      if i == 1:
+        x = self.perturb('last_conv', x)
+        self.sow('intermediates', 'last_conv', x)
+      if self.block:
+        x = nn.BatchNorm(use_running_average=not train, dtype=dtype)(x)
+        x = _BLOCKS[self.block](self.reduction)(x)
+        x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
+      x = layers.pool2x2(x, op=jnp.mean)
+    x = x.reshape(x.shape[0], -1)
+    for i, features in enumerate((120, 84)):
+      x = nn.relu(nn.Dense(features, dtype=dtype, name=f'fc{i + 1}')(x))
+      x = nn.Dropout(self.dense_dropout, deterministic=not train)(x)
+    return nn.Dense(self.num_classes, dtype=dtype, name='fc3')(x)

@@ -1,0 +1,118 @@
+"""The real x generated grid: cell composition, an end-to-end run, bad configs."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import errors
+import train
+from configs import augment_grid as grid_config
+from data import augment
+from eval import augment_figure
+from train import augment_grid
+from train import trainer
+
+
+def _config(data_root, **grid):
+  config = grid_config.get_config()
+  config.data.dir = str(data_root)
+  config.data.allow_download = False
+  config.data.test_per_class = 10
+  config.grid.real_per_class = (5,)
+  config.grid.generated_per_class = (0, 5)
+  config.grid.seeds = 2
+  config.train.epochs = 1
+  config.train.batch_size = 16
+  config.grid.update(grid)
+  return config
+
+
+def _rows(x):
+  return [r.tobytes() for r in np.asarray(x)]
+
+
+def test_cell_has_every_real_image_once_plus_generated(fake_mnist_dir):
+  config = _config(fake_mnist_dir)
+  real = augment_grid.real_splits(config, 5)
+  key = augment_grid.cell_key(0, 5, 5)
+  cell = augment_grid.build_cell(real, 5, key, config.augment)
+  np.testing.assert_array_equal(np.bincount(cell.y_train), [10] * 10)
+  rows = _rows(cell.x_train)
+  assert all(rows.count(r) == 1 for r in _rows(real.x_train))
+  np.testing.assert_array_equal(cell.y_train[:50], real.y_train)
+  # Generated labels follow their source class (sources: test_augment.py).
+  np.testing.assert_array_equal(cell.y_train[50:], np.repeat(np.arange(10), 5))
+  # The same cell always gets the same images; test data is untouched.
+  again = augment_grid.build_cell(real, 5, key, config.augment)
+  np.testing.assert_array_equal(again.x_train, cell.x_train)
+  np.testing.assert_array_equal(cell.x_test, real.x_test)
+
+
+def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
+                                            monkeypatch):
+  # Figure 5 has its own test; here it would only add compilations.
+  figures = []
+  monkeypatch.setattr(augment_figure, 'plot_augmentations',
+                      lambda image, cfg, path: figures.append(path))
+  workdir = str(tmp_path / 'grid')
+  rows = train.run(_config(fake_mnist_dir), workdir)
+  assert [(r['real/class'], r['generated/class'], r['n']) for r in rows] == [
+      (5, 0, 2), (5, 5, 2)]
+  assert rows[1]['train images'] == 100 and rows[1]['vs 0 generated']
+  for name in ('table3.md', 'table3.csv', 'table3_grid.md',
+               'accuracy_grid.png', 'real5_gen5/seed1/results.json'):
+    assert os.path.exists(os.path.join(workdir, name)), name
+  assert figures == [os.path.join(workdir, 'figure5.png')]
+  with open(os.path.join(workdir, 'real5_gen0/seed0/results.json')) as f:
+    assert 0.0 <= json.load(f)['test_accuracy'] <= 1.0
+  table = open(os.path.join(workdir, 'table3.md')).read()
+  assert '| 5 | 5 | 100 |' in table and 'seeds [0, 1]' in table
+
+  # Finished runs are read back, not trained again, also by a smaller grid.
+  monkeypatch.setattr(trainer, 'fit', lambda *a: pytest.fail('retrained'))
+  again = train.run(_config(fake_mnist_dir), workdir)
+  assert [r['accuracy'] for r in again] == [r['accuracy'] for r in rows]
+  one_seed = train.run(_config(fake_mnist_dir, seeds=1), workdir)
+  assert [r['n'] for r in one_seed] == [1, 1]
+
+
+@pytest.mark.parametrize('change,match', [
+    ({'grid.real_per_class': (5, 31)}, r'grid\.real_per_class=\(5, 31\).*only 30'),
+    ({'grid.generated_per_class': (0, -1)}, r'grid\.generated_per_class'),
+    ({'grid.seeds': 0}, r'grid\.seeds=0'),
+    ({'augment.strength': -0.5}, r'augment\.strength=-0\.5'),
+    ({'augment.strength': 2.0}, r'augment\.strength=2\.0.*<= 1'),
+    ({'augment.transforms': ('rotate', 'blur')}, r'augment\.transforms'),
+])
+def test_bad_config_errors_and_writes_nothing(fake_mnist_dir, tmp_path,
+                                              change, match):
+  config = _config(fake_mnist_dir)
+  for field, value in change.items():
+    group, name = field.split('.')
+    config[group][name] = value
+  workdir = tmp_path / 'grid'
+  with pytest.raises(errors.ConfigError, match=match):
+    train.run(config, str(workdir))
+  assert not workdir.exists()
+
+
+def test_augment_range_must_match_data(fake_mnist_dir, tmp_path):
+  config = _config(fake_mnist_dir)
+  config.augment = augment.default_config()  # no longer tied to data's
+  config.augment.pixel_range = (-1.0, 1.0)
+  with pytest.raises(errors.ConfigError, match=r'augment\.pixel_range'):
+    train.run(config, str(tmp_path / 'grid'))
+  assert not (tmp_path / 'grid').exists()
+
+
+def test_real_mnist_cell(shared_data):
+  config = _config(shared_data)
+  config.data.test_per_class = 200
+  real = augment_grid.real_splits(config, 300)
+  cell = augment_grid.build_cell(real, 5, augment_grid.cell_key(0, 300, 5),
+                                 config.augment)
+  np.testing.assert_array_equal(np.bincount(cell.y_train), [305] * 10)
+  np.testing.assert_array_equal(np.bincount(cell.y_test), [200] * 10)
+  assert cell.x_train.min() >= 0.0 and cell.x_train.max() <= 1.0

@@ -1,0 +1,141 @@
+"""The GAN step and loop: D and G move, the classifier stays frozen, resume."""
+
+import functools
+
+import jax
+from jax._src import compilation_cache
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import gan_300
+import errors
+from train import checkpoint
+from train import gan
+
+
+def tiny_config(data_dir):
+  """configs/gan_300.py shrunk to seconds: small nets, the small CNN as aux."""
+  config = gan_300.get_config()
+  config.data.dir = str(data_dir)
+  config.data.allow_download = False
+  config.data.train_per_class = 8
+  config.data.test_per_class = 4
+  config.generator.features = (8, 8, 4)
+  config.generator.embed_dim = 4
+  config.discriminator.features = (4, 4, 8)
+  config.discriminator.embed_dim = 4
+  config.aux.model = {'name': 'base', 'dropout': 0.5}
+  config.aux.train.epochs = 1
+  config.aux.train.batch_size = 40
+  config.aux.train.progress = False
+  config.train.z_dim = 8
+  config.train.batch_size = 32
+  config.train.epochs = 2
+  config.train.sample_every = 1
+  config.train.progress = False
+  config.eval.batch_size = 40
+  return config
+
+
+def _set_jax_config(values):
+  compilation_cache.reset_cache()
+  for k, v in values.items():
+    jax.config.update(k, v)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def compile_cache(tmp_path_factory):
+  """A persistent compile cache, so that the identical steps of the runs
+  below compile once: compiling dominates these tests' CPU time."""
+  fields = {'jax_compilation_cache_dir': str(
+      tmp_path_factory.getbasetemp() / 'jax_cache'),
+            'jax_persistent_cache_min_compile_time_secs': 0.0}
+  old = {k: getattr(jax.config, k) for k in fields}
+  _set_jax_config(fields)
+  yield
+  _set_jax_config(old)
+
+
+def _step(states, x, y):
+  step = jax.jit(functools.partial(
+      gan.train_step, z_dim=8, num_classes=10, aux_weight=0.1,
+      keep_training_aux=False))
+  return step(states, gan.zero_sums(states, x, y), x, y,
+              np.arange(len(x), dtype=np.int32))
+
+
+def _changed(a, b):
+  return any(not np.array_equal(u, v)
+             for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@pytest.fixture
+def tiny_states(tmp_path):
+  config = tiny_config(tmp_path)
+  states = gan.create_states(config, jax.random.PRNGKey(0))
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32))
+  y = jnp.asarray(rng.integers(0, 10, 16).astype(np.int32))
+  return states, x, y
+
+
+def test_step_moves_d_and_g_but_not_frozen_aux(tiny_states):
+  states, x, y = tiny_states
+  before = jax.device_get(states)
+  new, sums = _step(states, x, y)
+  for name in ('generator', 'discriminator'):
+    assert _changed(before[name].params, new[name].params), name
+    assert int(new[name].step) == 1
+  assert not _changed(before['aux'].params, new['aux'].params)
+  assert not _changed(before['aux'].batch_stats, new['aux'].batch_stats)
+  assert _changed(before['generator'].batch_stats, new['generator'].batch_stats)
+  row = gan._means(sums)  # pylint: disable=protected-access
+  assert all(np.isfinite(v) for v in row.values())
+  assert 0 < row['d_real'] < 1 and 0 < row['d_fake'] < 1
+
+
+def test_generator_objective_uses_the_classifier(tiny_states):
+  states, x, y = tiny_states
+  grad = jax.jit(jax.grad(lambda im, w: gan.generator_objective(
+      im, y, states['discriminator'], states['aux'], jax.random.PRNGKey(0),
+      w)[0]))
+  grad = functools.partial(grad, x)
+  # The frozen classifier's cross-entropy reaches the generator's images.
+  assert float(jnp.abs(grad(1.0) - grad(0.0)).max()) > 1e-6
+
+
+def test_train_resume_matches_uninterrupted_run(fake_mnist_dir, tmp_path):
+  # The default aux.keep_training=True: the classifier trains on real batches.
+  config = tiny_config(fake_mnist_dir)
+  full = gan.train_and_evaluate(config, str(tmp_path / 'full'))
+  assert full['epochs_run'] == 2 and np.isfinite(full['g_loss'])
+  assert (tmp_path / 'full' / 'samples' / 'epoch_002.png').exists()
+  assert (tmp_path / 'full' / 'aux' / 'config.json').exists()
+
+  config.train.epochs = 1
+  gan.train_and_evaluate(config, str(tmp_path / 'split'))
+  config.train.epochs = 2
+  resumed = gan.train_and_evaluate(config, str(tmp_path / 'split'))
+  for key in ('d_loss', 'g_loss', 'd_real', 'aux_test_accuracy'):
+    np.testing.assert_allclose(resumed[key], full[key], rtol=1e-4)
+
+  # Round trip of all three states, against a fresh template.
+  template = gan.create_states(config, jax.random.PRNGKey(1))
+  ckpts = checkpoint.Checkpoints(str(tmp_path / 'full'))
+  states, meta = ckpts.restore(ckpts.latest, template, gan.model_configs(config))
+  resumed_states, _ = ckpts.restore(
+      checkpoint.Checkpoints(str(tmp_path / 'split')).latest, template,
+      gan.model_configs(config))
+  ckpts.close()
+  assert meta['epoch'] == 2
+  for name in gan.NETWORKS:
+    assert _changed(template[name].params, states[name].params), name
+    jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-4,
+                                   atol=1e-6),
+                 states[name].params, resumed_states[name].params)
+
+  # The same workdir with another generator is refused, overwriting nothing.
+  config.generator.features = (8, 8, 8)
+  with pytest.raises(errors.CheckpointError, match='generator'):
+    gan.fit_gan(config, str(tmp_path / 'full'), gan.gan_splits(config))

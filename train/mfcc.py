@@ -1,0 +1,276 @@
+"""Issue 3: FSDD digits from MFCCs; baseline, Approach A and Approach B.
+
+Every training stage is one `trainer.fit` in its own workdir
+`<workdir>/<split>/seed<k>/<approach>/<stage>`, so a killed run resumes
+stage by stage and finished stages are not retrained. The run writes Table 1
+(every approach and split), the accuracy-vs-d table, and the figures.
+"""
+
+import functools
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+import data
+import errors
+import nets
+from data import fsdd
+from data import splits as splits_lib
+from eval import report
+from nets import mlp
+from train import trainer
+from train import workdir as workdir_lib
+
+
+def _stage_config(config, stage, split, seed, data_name, **model_overrides):
+  """The config one `fit` runs with: only the fields that shape that stage."""
+  c = ml_collections.ConfigDict({
+      'experiment': config.experiment, 'seed': seed,
+      'data': config.data.to_dict(), 'model': stage.model.to_dict(),
+      'train': stage.train.to_dict(), 'eval': config.eval.to_dict()})
+  c.data.split, c.data.name = split, data_name
+  c.train.progress = config.train.progress
+  c.model.update(model_overrides)
+  return c
+
+
+def _fit(cfg, workdir, splits):
+  """Trains cfg.model on splits in workdir: (model, state, run)."""
+  model = nets.get_model(cfg.model)
+  workdir_lib.record_config(cfg, workdir)
+  state, run = trainer.fit(cfg, workdir, model, splits)
+  return model, state, run
+
+
+def _targets(x_train, x_val, x_test, info=None):
+  """Splits whose targets are the inputs (autoencoders)."""
+  return splits_lib.Splits(x_train, x_train, x_val, x_val, x_test, x_test,
+                           info=info)
+
+
+def _classify(config, split, seed, workdir, splits, stage):
+  """Fits a classifier stage; a Table 1 row and its history."""
+  cfg = _stage_config(config, stage, split, seed, config.data.name,
+                      num_classes=splits.num_classes)
+  _, state, run = _fit(cfg, workdir, splits)
+  evaluate = trainer.Evaluator(trainer.LOSSES['softmax_xent'],
+                               config.eval.batch_size)
+  test = evaluate(state, splits.x_test, splits.y_test, 'test_')
+  row = {'split': split, 'seed': seed, 'feature_dim': splits.x_train.shape[-1],
+         'test_accuracy': test['test_accuracy'], 'test_loss': test['test_loss'],
+         'epochs': run['epochs_run'], 'train_time_s': run['train_time_s']}
+  return row, run['history']
+
+
+def run_baseline(config, split, seed, workdir):
+  """Mean normalised MFCC frame -> MLP 256-128-64-32."""
+  cfg = _stage_config(config, config.baseline, split, seed, 'fsdd_mfcc_mean')
+  splits = data.get_dataset(cfg.data)
+  row, hist = _classify(config, split, seed, os.path.join(workdir, 'mlp'),
+                        splits, config.baseline)
+  return [{'approach': 'baseline', **row}], {'baseline MLP': hist}
+
+
+def run_approach_a(config, split, seed, workdir):
+  """Padded, flattened frames -> AE bottleneck d -> baseline MLP, per d."""
+  a = config.approach_a
+  cfg = _stage_config(config, a.ae, split, seed, 'fsdd_mfcc_flat')
+  flat = data.get_dataset(cfg.data)
+  rows, histories = [], {}
+  for d in a.dims:
+    ae_cfg = _stage_config(config, a.ae, split, seed, 'fsdd_mfcc_flat',
+                           bottleneck=d)
+    ae, ae_state, ae_run = _fit(
+        ae_cfg, os.path.join(workdir, f'ae_d{d}'),
+        _targets(flat.x_train, flat.x_val, flat.x_test))
+    encode = jax.jit(functools.partial(ae.encode, ae_state.params))
+    codes = [np.asarray(encode(x)) for x in (flat.x_train, flat.x_val,
+                                             flat.x_test)]
+    splits = splits_lib.Splits(codes[0], flat.y_train, codes[1], flat.y_val,
+                               codes[2], flat.y_test)
+    row, hist = _classify(config, split, seed,
+                          os.path.join(workdir, f'mlp_d{d}'), splits,
+                          config.baseline)
+    rows.append({'approach': f'A (AE d={d})', 'd': d, **row})
+    if d == a.curves_dim:
+      histories = {f'autoencoder d={d}': ae_run['history'],
+                   f'MLP on d={d} codes': hist}
+  return rows, histories
+
+
+def frame_pairs(frames_NxTxF, lengths):
+  """Per utterance, its consecutive frame pairs [max(L-1, 1), 2F]; a single
+  frame is paired with itself."""
+  out = []
+  for f, n in zip(frames_NxTxF, lengths):
+    f = f[:n] if n >= 2 else np.concatenate([f[:1], f[:1]])
+    out.append(np.concatenate([f[:-1], f[1:]], axis=-1))
+  return out
+
+
+def merger_examples(pairs, latents, frames_NxTxF):
+  """([z_t ; frame t+2], z_{t+1}) for every utterance with >= 3 frames.
+
+  The merger learns to move the latent of pair (t, t+1) to that of
+  (t+1, t+2) given frame t+2, which is how the embedding applies it.
+  """
+  xs, ys = [], []
+  for p, z, f in zip(pairs, latents, frames_NxTxF):
+    if len(p) >= 2:
+      xs.append(np.concatenate([z[:-1], f[2:len(p) + 1]], axis=-1))
+      ys.append(z[1:])
+  return np.concatenate(xs), np.concatenate(ys)
+
+
+def run_approach_b(config, split, seed, workdir):
+  """Two-frame AE + merger -> scanned utterance embedding -> improved MLP."""
+  b = config.approach_b
+  cfg = _stage_config(config, b.frame_ae, split, seed, 'fsdd_mfcc_frames')
+  frames = data.get_dataset(cfg.data)
+  xs = (frames.x_train, frames.x_val, frames.x_test)
+  lengths = [frames.info['lengths'][s] for s in ('train', 'val', 'test')]
+  pairs = [frame_pairs(x, n) for x, n in zip(xs, lengths)]
+  ae, ae_state, ae_run = _fit(
+      cfg, os.path.join(workdir, 'frame_ae'),
+      _targets(*[np.concatenate(p) for p in pairs]))
+
+  encode = jax.jit(functools.partial(ae.encode, ae_state.params))
+  latents = [np.split(np.asarray(encode(np.concatenate(p))),
+                      np.cumsum([len(q) for q in p])[:-1]) for p in pairs]
+  ex = [merger_examples(p, z, x) for p, z, x in zip(pairs, latents, xs)]
+  merger_cfg = _stage_config(config, b.merger, split, seed, 'fsdd_mfcc_frames',
+                             num_classes=ae.bottleneck)
+  merger, merger_state, merger_run = _fit(
+      merger_cfg, os.path.join(workdir, 'merger'),
+      splits_lib.Splits(ex[0][0], ex[0][1], ex[1][0], ex[1][1], ex[2][0],
+                        ex[2][1]))
+
+  emb = [np.asarray(mlp.embed_utterances(ae, ae_state.params, merger,
+                                         merger_state.params, jnp.asarray(x),
+                                         jnp.asarray(n)))
+         for x, n in zip(xs, lengths)]
+  splits = splits_lib.Splits(emb[0], frames.y_train, emb[1], frames.y_val,
+                             emb[2], frames.y_test)
+  row, hist = _classify(config, split, seed, os.path.join(workdir, 'mlp'),
+                        splits, b.mlp)
+  return [{'approach': 'B (2-frame AE + merger)', **row}], {
+      'two-frame AE': ae_run['history'], 'merger': merger_run['history'],
+      'improved MLP': hist}
+
+
+APPROACHES = {
+    'baseline': run_baseline,
+    'approach_a': run_approach_a,
+    'approach_b': run_approach_b,
+}
+
+FIGURES = {  # approach -> (file stem, the seed's figure)
+    'baseline': ('fig1_baseline_curves', 'Figure 1: baseline MLP'),
+    'approach_a': ('fig3_approach_a_curves', 'Figure 3: Approach A'),
+    'approach_b': ('fig4_approach_b_curves', 'Figure 4: Approach B'),
+}
+
+
+def _summarise(rows, seeds):
+  """One Table 1 row per (approach, split): accuracy over seeds."""
+  groups = {}
+  for r in rows:
+    groups.setdefault((r['approach'], r['split']), []).append(r)
+  out = []
+  for (approach, split), rs in groups.items():
+    accs = [r['test_accuracy'] for r in rs]
+    out.append({
+        'approach': approach, 'split': split,
+        'test_accuracy': report.fmt_mean_std(accs),
+        'mean_accuracy': report.mean_std_ci(accs)[0],
+        'feature_dim': rs[0]['feature_dim'], 'd': rs[0].get('d', ''),
+        'seeds': ' '.join(str(s) for s in seeds),
+        'epochs': ' '.join(str(r['epochs']) for r in rs),
+        'train_time_s': round(sum(r['train_time_s'] for r in rs), 1)})
+  return out
+
+
+def plot_accuracy_vs_d(table, path):
+  """Approach A's test accuracy against d per split, baseline dashed."""
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for i, split in enumerate(sorted({r['split'] for r in table})):
+    color = f'C{i}'
+    a = sorted((r['d'], r['mean_accuracy']) for r in table
+               if r['split'] == split and r['d'] != '')
+    if a:
+      ax.plot(*zip(*a), marker='o', color=color, label=f'Approach A ({split})')
+    for r in table:
+      if r['split'] == split and r['approach'] == 'baseline':
+        ax.axhline(r['mean_accuracy'], color=color, linestyle='--',
+                   label=f'baseline ({split})')
+  ax.set_xlabel('bottleneck d')
+  ax.set_ylabel('test accuracy')
+  ax.set_title('Figure 2: accuracy vs autoencoder bottleneck')
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def write_report(config, workdir, rows, seeds):
+  """results.json, Table 1 and, with Approach A, its table and Figure 2."""
+  with open(os.path.join(workdir, 'results.json'), 'w') as f:
+    json.dump(rows, f, indent=2)
+  table = _summarise(rows, seeds)
+  notes = (f'FSDD, seed(s) {seeds}; test accuracy (mean ± std over seeds). '
+           'Splits: random = stratified 70/15/15 (split seed '
+           f'{config.data.split_seed}), official = indices 0-4 test, speaker '
+           f'= {config.data.test_speaker!r} held out for test. Machine: '
+           f'{jax.devices()[0].device_kind}, {os.cpu_count()} cores shared '
+           'with other jobs; train_time_s (excluding compile) is inflated by '
+           'that contention.',)
+  report.write_table(table, os.path.join(workdir, 'table1'),
+                     ['approach', 'split', 'test_accuracy', 'feature_dim',
+                      'seeds', 'epochs', 'train_time_s'],
+                     'Table 1: FSDD test accuracy by approach', notes)
+  if any(r['d'] != '' for r in table):
+    report.write_table([r for r in table if r['d'] != ''],
+                       os.path.join(workdir, 'approach_a_vs_d'),
+                       ['d', 'split', 'test_accuracy', 'epochs'],
+                       'Approach A: test accuracy vs bottleneck d', notes)
+    plot_accuracy_vs_d(table, os.path.join(workdir, 'fig2_accuracy_vs_d.png'))
+  return table
+
+
+def run(config, workdir):
+  """Runs config.approaches x config.splits x seeds; writes Table 1.
+
+  The tables are rewritten after every approach, so a killed run leaves
+  those of the stages it finished.
+  """
+  unknown = set(config.approaches) - set(APPROACHES)
+  if unknown:
+    raise errors.ConfigError(
+        f'approaches={tuple(config.approaches)}: unknown {sorted(unknown)}; '
+        f'choices: {sorted(APPROACHES)}')
+  bad = set(config.splits) - set(fsdd.SPLITS)
+  if bad:
+    raise errors.ConfigError(
+        f'splits={tuple(config.splits)}: unknown {sorted(bad)}; choices: '
+        f'{fsdd.SPLITS}')
+  workdir_lib.record_config(config, workdir)
+  seeds = [config.seed + i for i in range(config.seeds)]
+  rows, table = [], []
+  for split in config.splits:
+    for seed in seeds:
+      for approach in config.approaches:
+        stage_dir = os.path.join(workdir, split, f'seed{seed}', approach)
+        new_rows, histories = APPROACHES[approach](config, split, seed,
+                                                   stage_dir)
+        rows += new_rows
+        if seed == seeds[0] and histories:
+          stem, title = FIGURES[approach]
+          report.plot_curves(histories, os.path.join(
+              workdir, f'{stem}_{split}.png'), f'{title} ({split} split)')
+        table = write_report(config, workdir, rows, seeds)
+  return table

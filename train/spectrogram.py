@@ -1,0 +1,63 @@
+"""Problem 4B comparison: the spectrogram LeNets -> Table 13, curves, Grad-CAM."""
+
+import os
+
+from absl import logging
+import ml_collections
+
+from eval import gradcam
+from eval import report
+from train import metrics
+from train import supervised
+
+# The seed's Table 13 (one run each on a T4 GPU): test accuracy, train time s.
+SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
+                'lenet_hybrid': (0.9844, 138)}
+
+
+def run(config, workdir):
+  """Trains sweep.models x sweep.seeds runs under `workdir`/<model>/seed<k>."""
+  results, histories = {}, {}
+  for name in config.sweep.models:
+    for s in range(config.sweep.seeds):
+      cfg = ml_collections.ConfigDict(config.to_dict())
+      cfg.experiment, cfg.model.name, cfg.seed = 'supervised', name, config.seed + s
+      cfg.train.l2 = config.sweep.l2[name]
+      run_dir = os.path.join(workdir, name, f'seed{cfg.seed}')
+      result = supervised.train_and_evaluate(cfg, run_dir)
+      logging.info('%s seed %d: %s', name, cfg.seed, result)
+      results.setdefault(name, []).append(result)
+      if s == 0:
+        histories[name] = metrics.read_history(run_dir)
+        gradcam.explain_run(run_dir, os.path.join(workdir, f'gradcam_{name}.png'))
+
+  rows = []
+  for name, runs in results.items():
+    acc = [r['test_accuracy'] for r in runs]
+    times = [r['train_time_s'] for r in runs]
+    epochs = [r['epochs_run'] for r in runs]
+    seed_acc, seed_time = SEED_RESULTS.get(name, ('', ''))
+    rows.append({
+        'model': name, 'params': runs[0]['params'],
+        'test accuracy': report.fmt_mean_std(acc),
+        'train time s': f'{sum(times) / len(times):.1f}',
+        'epochs': '/'.join(map(str, epochs)),
+        's/epoch': f'{sum(times) / sum(epochs):.1f}',
+        'seed accuracy': seed_acc, 'seed time s (T4)': seed_time,
+    })
+  first = results[config.sweep.models[0]][0]
+  seeds = f'seed {config.seed}' if config.sweep.seeds == 1 else (
+      f'seeds {config.seed}..{config.seed + config.sweep.seeds - 1}')
+  table = report.write_table(
+      rows, os.path.join(workdir, 'table13'),
+      title=f'Table 13: spectrogram CNNs on FSDD ({config.data.split} split)',
+      notes=[f'{seeds} (split seed {config.data.split_seed}), at most '
+             f'{config.train.epochs} epochs with early stopping (patience '
+             f'{config.train.patience}, best val loss restored), batch '
+             f'{config.train.batch_size}, {config.model.dtype}, device: '
+             f'{first["device"]} ({os.cpu_count()} cores). Train time '
+             'excludes compilation; "epochs" is epochs run per seed.'])
+  report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
+                     title=f'Problem 4B, {config.data.split} split ({seeds})')
+  print(table)
+  return rows

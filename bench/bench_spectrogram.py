@@ -7,20 +7,16 @@ a Python loop, the way train.trainer.fit calls them, best of `--repeats`.
 into an empty cache and then read back from it.
 """
 
-import functools
 import tempfile
 import time
 
 from absl import app
 from absl import flags
 import jax
-import jax.numpy as jnp
-import numpy as np
 
+from bench import common
 from configs import spectrogram_cnn
 import data
-import nets
-from train import trainer
 
 flags.DEFINE_list('models', list(spectrogram_cnn.L2), 'Models to time.')
 flags.DEFINE_integer('batch_size', 16, 'Batch size (the seed used 16).')
@@ -32,29 +28,9 @@ FLAGS = flags.FLAGS
 
 def time_model(name, batch_size, steps, repeats, n=480):
   """Images/s of the train step of model `name` (best of `repeats`)."""
-  config = spectrogram_cnn.get_config(name)
-  model = nets.get_model(config.model)
-  rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.random((n, 128, 128, 3), np.float32))
-  y = jnp.asarray(rng.integers(0, 10, n).astype(np.int32))
-  state = trainer.create_train_state(
-      model, trainer.make_optimizer(config.train), jax.random.PRNGKey(0), x[:1])
-  sums = trainer.zero_sums(state, trainer.softmax_xent, x, y)
-  step = jax.jit(functools.partial(
-      trainer.train_step, loss_fn=trainer.softmax_xent, l2=config.train.l2,
-      l2_pattern=config.train.l2_pattern), donate_argnums=(0, 1))
-  idx = [rng.permutation(n)[:batch_size].astype(np.int32)
-         for _ in range(steps)]
-  state, sums = step(state, sums, x, y, idx[0])
-  best = float('inf')
-  for _ in range(repeats):
-    jax.block_until_ready(state)
-    t0 = time.perf_counter()
-    for i in idx:
-      state, sums = step(state, sums, x, y, i)
-    jax.block_until_ready(state)
-    best = min(best, time.perf_counter() - t0)
-  return steps * batch_size / best
+  return common.train_step_images_per_s(
+      spectrogram_cnn.get_config(name), (128, 128, 3), batch_size, steps,
+      repeats, n)
 
 
 def time_extraction():

@@ -109,8 +109,10 @@ def score_run(judge, workdir, per_class, bn_modes, cas_epochs, seed):
            'worst_class_acc': float(np.min(per_label)),
            'frechet_distance': frechet_distance(judge.features(x), real)}
     if cas_epochs:
-      row['cas'] = cas(judge, x, y, os.path.join(workdir, 'quality', f'cas_{bn}'),
-                       cas_epochs, seed)
+      # One CAS workdir per generator epoch: fit would resume an older one.
+      cas_dir = os.path.join(workdir, 'quality',
+                             f'cas_{bn}_epoch{row["epochs"]}_n{per_class}')
+      row['cas'] = cas(judge, x, y, cas_dir, cas_epochs, seed)
     rows.append(row)
   with open(os.path.join(workdir, 'quality.json'), 'w') as f:
     json.dump(rows, f, indent=2)

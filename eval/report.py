@@ -70,8 +70,11 @@ def plot_curves(histories, path, title=''):
                linestyle='--', label=f'{split} loss')
     ax.set_title(name)
     ax.set_xlabel('epoch')
-    ax.set_ylabel('accuracy')
     ax2.set_ylabel('loss')
+    if 'train_accuracy' in hist[0]:
+      ax.set_ylabel('accuracy')
+    else:  # regression (autoencoder) runs: loss only
+      ax.set_yticks([])
     handles = ax.get_legend_handles_labels()
     handles2 = ax2.get_legend_handles_labels()
     ax.legend(handles[0] + handles2[0], handles[1] + handles2[1],

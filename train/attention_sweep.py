@@ -2,34 +2,24 @@
 
 import os
 
-from absl import logging
-import ml_collections
-
 from eval import attention_maps
 from eval import report
-from train import metrics
-from train import supervised
+from train import sweep
 
 # The study's single-run test accuracies (its Table 10), shown for comparison.
 STUDY_ACCURACY = {'base': 0.9810, 'spatial': 0.9790, 'self_attention': 0.9820,
                   'cbam': 0.9830, 'se': 0.9855}
 
 
+def _maps(run_dir, name, workdir):
+  if name != 'base':
+    attention_maps.render(run_dir, os.path.join(workdir, f'maps_{name}.png'))
+
+
 def run(config, workdir):
-  """Trains sweep.models x sweep.seeds runs under `workdir`/<model>/seed<k>."""
-  per_model, histories = {}, {}
-  for name in config.sweep.models:
-    for s in range(config.sweep.seeds):
-      cfg = ml_collections.ConfigDict(config.to_dict())
-      cfg.experiment, cfg.model.name, cfg.seed = 'supervised', name, config.seed + s
-      run_dir = os.path.join(workdir, name, f'seed{cfg.seed}')
-      result = supervised.train_and_evaluate(cfg, run_dir)
-      logging.info('%s seed %d: %s', name, cfg.seed, result)
-      per_model.setdefault(name, []).append(result)
-      if s == 0:
-        histories[name] = metrics.read_history(run_dir)
-        if name != 'base':
-          attention_maps.render(run_dir, os.path.join(workdir, f'maps_{name}.png'))
+  """Trains sweep.models x sweep.seeds; writes Table 10, curves and maps."""
+  per_model, histories = sweep.run_models(
+      config, workdir, after_first=lambda d, n: _maps(d, n, workdir))
 
   base_acc = [r['test_accuracy'] for r in per_model.get('base', [])]
   base_mean = report.mean_std_ci(base_acc)[0] if base_acc else float('nan')

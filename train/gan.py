@@ -291,7 +291,7 @@ def fit_gan(config, workdir, splits):
       states, sums = compiled(states, sums, x_train, y_train, perm[i:i + bs])
     row = {'epoch': epoch + 1, **_means(sums)}
     row['epoch_time_s'] = time.perf_counter() - t0
-    trainer._check_finite(row, epoch + 1, workdir)  # pylint: disable=protected-access
+    trainer.check_finite(row, epoch + 1, workdir)
     epoch += 1
     history.append(row)
     ckpts.save(ckpts.latest, epoch, states,

@@ -2,13 +2,9 @@
 
 import os
 
-from absl import logging
-import ml_collections
-
 from eval import gradcam
 from eval import report
-from train import metrics
-from train import supervised
+from train import sweep
 
 # The seed's Table 13 (one run each on a T4 GPU): test accuracy, train time s.
 SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
@@ -17,19 +13,11 @@ SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
 
 def run(config, workdir):
   """Trains sweep.models x sweep.seeds runs under `workdir`/<model>/seed<k>."""
-  results, histories = {}, {}
-  for name in config.sweep.models:
-    for s in range(config.sweep.seeds):
-      cfg = ml_collections.ConfigDict(config.to_dict())
-      cfg.experiment, cfg.model.name, cfg.seed = 'supervised', name, config.seed + s
-      cfg.train.l2 = config.sweep.l2[name]
-      run_dir = os.path.join(workdir, name, f'seed{cfg.seed}')
-      result = supervised.train_and_evaluate(cfg, run_dir)
-      logging.info('%s seed %d: %s', name, cfg.seed, result)
-      results.setdefault(name, []).append(result)
-      if s == 0:
-        histories[name] = metrics.read_history(run_dir)
-        gradcam.explain_run(run_dir, os.path.join(workdir, f'gradcam_{name}.png'))
+  results, histories = sweep.run_models(
+      config, workdir,
+      override=lambda cfg, name: setattr(cfg.train, 'l2', config.sweep.l2[name]),
+      after_first=lambda run_dir, name: gradcam.explain_run(
+          run_dir, os.path.join(workdir, f'gradcam_{name}.png')))
 
   rows = []
   for name, runs in results.items():

@@ -293,7 +293,8 @@ class _Monitor:
     return {'best': self.best, 'wait': self.wait}
 
 
-def _check_finite(row, epoch, workdir):
+def check_finite(row, epoch, workdir):
+  """Raises NonFiniteLossError naming the metrics of `row` that are NaN/Inf."""
   bad = [k for k, v in row.items()
          if isinstance(v, float) and not math.isfinite(v)]
   if bad:
@@ -408,7 +409,7 @@ def fit(config, workdir, model, splits):
            **summarize(evaluate(state, x_val, y_val, 'val_')),
            'lr': get_lr(state)}
     row['epoch_time_s'] = time.perf_counter() - t0
-    _check_finite(row, epoch + 1, workdir)
+    check_finite(row, epoch + 1, workdir)
     epoch += 1
     history.append(row)
     improved = stopper.update(row[tc.monitor])

@@ -15,10 +15,6 @@ import numpy as np
 
 from data import augment
 
-flags.DEFINE_string('out', 'figure5.png', 'Where to write the PNG.')
-flags.DEFINE_string('data_dir', None, 'Data root (default: the config\'s).')
-flags.DEFINE_integer('samples', 6, 'Random draws per augmentation.')
-flags.DEFINE_integer('seed', 0, 'Key of the draws.')
 FLAGS = flags.FLAGS
 
 
@@ -83,4 +79,8 @@ def main(_):
 
 
 if __name__ == '__main__':
+  flags.DEFINE_string('out', 'figure5.png', 'Where to write the PNG.')
+  flags.DEFINE_string('data_dir', None, 'Data root (default: the config\'s).')
+  flags.DEFINE_integer('samples', 6, 'Random draws per augmentation.')
+  flags.DEFINE_integer('seed', 0, 'Key of the draws.')
   app.run(main)

@@ -31,14 +31,6 @@ from eval import report
 import nets
 from train import trainer
 
-flags.DEFINE_list('workdirs', None, 'GAN run directories.')
-flags.DEFINE_string('judge', 'runs/mnist_judge', 'Judge classifier run directory.')
-flags.DEFINE_integer('cas_epochs', 5, 'Epochs of the CAS classifier; 0: skip CAS.')
-flags.DEFINE_list('bn_modes', ['running', 'batch'], 'Sampling modes to score.')
-# --per_class (synthetic images per label) and --seed (sampling seed) are
-# eval.generate's flags.
-flags.DEFINE_string('table', 'docs/results/gan/quality', 'Table path stem (.md, .csv).')
-flags.mark_flag_as_required('workdirs')
 FLAGS = flags.FLAGS
 
 
@@ -158,4 +150,12 @@ def main(_):
 
 
 if __name__ == '__main__':
+  flags.DEFINE_list('workdirs', None, 'GAN run directories.')
+  flags.DEFINE_string('judge', 'runs/mnist_judge', 'Judge classifier run directory.')
+  flags.DEFINE_integer('cas_epochs', 5, 'Epochs of the CAS classifier; 0: skip CAS.')
+  flags.DEFINE_list('bn_modes', ['running', 'batch'], 'Sampling modes to score.')
+  flags.DEFINE_string('table', 'docs/results/gan/quality', 'Table path stem (.md, .csv).')
+  flags.mark_flag_as_required('workdirs')
+  flags.DEFINE_integer('per_class', 1000, 'Synthetic images per label.')
+  flags.DEFINE_integer('seed', 0, 'Sampling seed: same seed, same images.')
   app.run(main)

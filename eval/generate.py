@@ -20,14 +20,6 @@ from train import checkpoint
 from train import gan
 from train import workdir as workdir_lib
 
-flags.DEFINE_string('workdir', None, 'GAN run directory written by main.py.')
-flags.DEFINE_integer('per_class', 1000, 'Images per label.')
-flags.DEFINE_list('labels', [str(c) for c in range(10)], 'Labels to generate.')
-flags.DEFINE_string('out', 'synthetic.npz', 'Output .npz (relative: in workdir).')
-flags.DEFINE_integer('seed', 0, 'Noise seed: same seed, same images.')
-flags.DEFINE_enum('bn', 'running', ['running', 'batch'],
-                  'BatchNorm statistics: running averages or per batch.')
-flags.DEFINE_integer('grid_per_class', 10, 'Columns of the sample grid PNG.')
 FLAGS = flags.FLAGS
 
 
@@ -74,7 +66,6 @@ def to_uint8(x):
 
 def main(_):
   if not FLAGS.workdir:
-    # Not mark_flag_as_required: eval.gan_quality imports these flags.
     raise app.UsageError('--workdir is required')
   try:
     config, state = load_generator(FLAGS.workdir)
@@ -95,4 +86,12 @@ def main(_):
 
 
 if __name__ == '__main__':
+  flags.DEFINE_string('workdir', None, 'GAN run directory written by main.py.')
+  flags.DEFINE_integer('per_class', 1000, 'Images per label.')
+  flags.DEFINE_list('labels', [str(c) for c in range(10)], 'Labels to generate.')
+  flags.DEFINE_string('out', 'synthetic.npz', 'Output .npz (relative: in workdir).')
+  flags.DEFINE_integer('seed', 0, 'Noise seed: same seed, same images.')
+  flags.DEFINE_enum('bn', 'running', ['running', 'batch'],
+                    'BatchNorm statistics: running averages or per batch.')
+  flags.DEFINE_integer('grid_per_class', 10, 'Columns of the sample grid PNG.')
   app.run(main)

@@ -43,7 +43,7 @@ class Upsample(nn.Module):
   checkpoints do not depend on the switch. impl='phase' computes it as one
   stride-1 conv to s*s*C_out channels (the s*s output phases) followed by
   depth-to-space: on XLA:CPU the kernel gradient of the strided transposed
-  conv was ~20x slower (bench/bench_gan.py, docs/bench/gan.md).
+  conv was ~20x slower (bench/bench_gan.py, docs/benchmarks.md).
   """
   features: int
   kernel_size: int = 5

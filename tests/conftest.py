@@ -8,6 +8,10 @@ import jax
 import numpy as np
 import pytest
 
+# FSDD fixtures (fake recordings, the real folder or a skip) live with the
+# FSDD test helpers.
+pytest_plugins = ['tests.data.fsdd_fakes']
+
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
 
 

@@ -27,6 +27,7 @@ import nets
 from data import augment
 from eval import augment_figure
 from eval import report
+from train import supervised
 from train import trainer
 from train import workdir as workdir_lib
 
@@ -117,12 +118,9 @@ def train_cell(run_cfg, run_dir, splits):
   results = {
       'seed': run_cfg.seed, 'train_images': len(splits.x_train),
       **evaluate(state, splits.x_test, splits.y_test, 'test_'),
-      'train_time_s': run['train_time_s'],
-      'compile_time_s': run['compile_time_s'], 'epochs_run': run['epochs_run'],
-      'device': jax.devices()[0].device_kind,
+      **supervised.run_summary(run),
   }
-  with open(os.path.join(run_dir, 'results.json'), 'w') as f:
-    json.dump(results, f, indent=2)
+  supervised.write_results(run_dir, results)
   return results
 
 

@@ -28,6 +28,7 @@ import errors
 import nets
 from train import checkpoint
 from train import metrics as metrics_lib
+from train import supervised
 from train import trainer
 from train import workdir as workdir_lib
 
@@ -324,10 +325,7 @@ def train_and_evaluate(config, workdir):
       'train_images': int(len(splits.x_train)), 'seed': config.seed,
       **(run['history'][-1] if run['history'] else {}),
       **evaluate(states['aux'], splits.x_test, splits.y_test, 'aux_test_'),
-      'train_time_s': run['train_time_s'],
-      'compile_time_s': run['compile_time_s'], 'epochs_run': run['epochs_run'],
-      'device': jax.devices()[0].device_kind,
+      **supervised.run_summary(run),
   }
-  with open(os.path.join(workdir, 'results.json'), 'w') as f:
-    json.dump(results, f, indent=2)
+  supervised.write_results(workdir, results)
   return results

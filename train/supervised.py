@@ -15,6 +15,19 @@ def count_params(state, replicas=1):
   return int(sum(x.size for x in jax.tree.leaves(state.params))) // replicas
 
 
+def run_summary(run):
+  """The results.json fields every experiment reports about its training."""
+  return {'train_time_s': run['train_time_s'],
+          'compile_time_s': run['compile_time_s'],
+          'epochs_run': run['epochs_run'],
+          'device': jax.devices()[0].device_kind}
+
+
+def write_results(workdir, results):
+  with open(os.path.join(workdir, 'results.json'), 'w') as f:
+    json.dump(results, f, indent=2)
+
+
 def train_and_evaluate(config, workdir):
   """Trains config.model on config.data; writes results.json; returns it."""
   splits = data.get_dataset(config.data)
@@ -29,11 +42,7 @@ def train_and_evaluate(config, workdir):
       'params': count_params(state, len(seeds)),
       **trainer.summarize(
           evaluate(state, splits.x_test, splits.y_test, 'test_')),
-      'train_time_s': run['train_time_s'],
-      'compile_time_s': run['compile_time_s'],
-      'epochs_run': run['epochs_run'],
-      'device': jax.devices()[0].device_kind,
+      **run_summary(run),
   }
-  with open(os.path.join(workdir, 'results.json'), 'w') as f:
-    json.dump(results, f, indent=2)
+  write_results(workdir, results)
   return results

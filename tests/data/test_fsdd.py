@@ -10,7 +10,6 @@ from data import cache
 from data import fsdd
 import errors
 from tests.data import fsdd_fakes
-from tests.data.fsdd_fakes import fake_fsdd, shared_fsdd  # pylint: disable=unused-import
 
 
 def test_list_recordings_parses_names_sorted(fake_fsdd):

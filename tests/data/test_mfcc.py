@@ -11,7 +11,6 @@ import data
 import errors
 from data import fsdd
 from data import mfcc
-from tests.data.fsdd_fakes import fake_fsdd, shared_fsdd  # pylint: disable=unused-import
 
 
 def _cfg(root, tmp_path, **overrides):

@@ -10,7 +10,6 @@ from configs import spectrogram_cnn
 import data
 from data import spectrogram
 import errors
-from tests.data.fsdd_fakes import fake_fsdd, shared_fsdd  # pylint: disable=unused-import
 
 FEATURE = dict(sample_rate=8000, n_mels=32, n_fft=256, hop_length=64,
                frames=32, top_db=80.0)

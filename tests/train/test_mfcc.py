@@ -9,7 +9,6 @@ import pytest
 
 from configs import mfcc_fsdd
 import errors
-from tests.data.fsdd_fakes import shared_fsdd  # pylint: disable=unused-import
 from train import mfcc
 
 

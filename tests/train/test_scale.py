@@ -1,6 +1,5 @@
 """Many seeds in one vmapped run; data parallel over (forced) CPU devices."""
 
-import json
 import os
 import pathlib
 import subprocess

@@ -14,7 +14,6 @@ import errors
 import nets
 import train
 from train import trainer
-from tests.data.fsdd_fakes import fake_fsdd  # pylint: disable=unused-import
 
 
 def small_config(root, tmp_path, arg='sweep,smoke'):

@@ -3,8 +3,9 @@
 python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2]
   1. the gradient of one 5x5/2 upsampling layer (7x7x256 -> 14x14x128) as
      nn.ConvTranspose-equivalent lax.conv_transpose vs phase convs +
-     depth-to-space, and of the discriminator's 5x5/2 convs, strided vs
-     space-to-depth;
+     depth-to-space, of the discriminator's 5x5/2 convs, strided vs
+     space-to-depth, and of MobileNetV2's 3x3 depthwise convs, grouped
+     nn.Conv vs nets.layers.DepthwiseConv (shifted multiply-adds);
   2. images/s of one full G+D+aux `train.gan.train_step` (configs/gan_300.py
      models) for each generator/discriminator implementation, and the
      implied seconds per gan_300 epoch (3000 images).
@@ -16,11 +17,13 @@ import time
 from absl import app
 from absl import flags
 import jax
+import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
 from configs import gan_300
 from nets import gan as gan_nets
+from nets import layers as layers_lib
 from train import gan
 
 flags.DEFINE_integer('batch_size', 128, 'Batch size.')
@@ -61,6 +64,18 @@ def layer_grads(batch_size, steps, repeats):
       loss = lambda p, x, layer=layer: jnp.sum(layer.apply(p, x) ** 2)
       grad = jax.jit(jax.grad(loss, argnums=(0, 1)))
       rows.append((f'{name} {shape}->{features}', impl,
+                   best_time(grad, (params, x), steps, repeats)))
+  # MobileNetV2 (width 1) depthwise layers on 32x32 inputs: (H, C, stride).
+  for size, channels, stride in ((16, 96, 2), (8, 144, 1), (4, 384, 1)):
+    x = jnp.ones((batch_size, size, size, channels))
+    impls = {'grouped': nn.Conv(channels, (3, 3), strides=stride,
+                                feature_group_count=channels, use_bias=False),
+             'shifted': layers_lib.DepthwiseConv((3, 3), (stride, stride))}
+    for impl, layer in impls.items():
+      params = layer.init(jax.random.PRNGKey(0), x[:1])
+      loss = lambda p, x, layer=layer: jnp.sum(layer.apply(p, x) ** 2)
+      grad = jax.jit(jax.grad(loss, argnums=(0, 1)))
+      rows.append((f'depthwise ({size}, {size}, {channels})/{stride}', impl,
                    best_time(grad, (params, x), steps, repeats)))
   return rows
 

@@ -44,6 +44,12 @@ def get_config(arg=None):
   config.grid.seeds = 3
   # The generated images of a cell depend only on this key and the cell.
   config.grid.data_seed = 0
+  # Generated images: augmentations ('') or the first k per class of an
+  # eval.generate .npz (configs/synthetic_grid.py, Tables 5 and 6).
+  config.grid.synthetic = ''
+  # Augmentations per class added to every cell's real part (Table 6).
+  config.grid.augmented_per_class = 0
+  config.grid.table = '3'  # names the output files and picks the study's numbers
   if arg == 'smoke':
     config.grid.real_per_class = (300,)
     config.grid.generated_per_class = (0, 300)

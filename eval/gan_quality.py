@@ -145,8 +145,8 @@ def main(_):
              f'per label, sampling seed {FLAGS.seed}; Frechet distance on its '
              '128-d penultimate features vs the 10k real test images; CAS: '
              f'the Table-2 CNN trained {FLAGS.cas_epochs} epochs on the '
-             'samples only, accuracy on the real test images. '
-             'Machine: shared 2-core CPU.']))
+             'samples only, accuracy on the real test images. Machine: '
+             f'{jax.devices()[0].device_kind}, {os.cpu_count()} cores.']))
 
 
 if __name__ == '__main__':

@@ -4,6 +4,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from nets import layers
+
 # (expansion t, channels c, repeats n, first stride s) of the paper's Table 2.
 STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
           (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -31,8 +33,7 @@ class InvertedResidual(nn.Module):
     h = x_BxHxWxC
     if self.expansion != 1:
       h = nn.relu6(bn()(nn.Conv(hidden, (1, 1), use_bias=False)(h)))
-    h = nn.Conv(hidden, (3, 3), strides=(self.stride, self.stride),
-                feature_group_count=hidden, use_bias=False)(h)
+    h = layers.DepthwiseConv((3, 3), (self.stride, self.stride))(h)
     h = nn.relu6(bn()(h))
     h = bn()(nn.Conv(self.features, (1, 1), use_bias=False)(h))
     if self.stride == 1 and c_in == self.features:

@@ -328,4 +328,26 @@ def train_and_evaluate(config, workdir):
       **supervised.run_summary(run),
   }
   supervised.write_results(workdir, results)
+  write_history(config, workdir, run['history'], len(splits.x_train))
   return results
+
+
+def write_history(config, workdir, history, train_images):
+  """history.md/.csv: the per-epoch losses, D(x), D(G(z)) and aux numbers."""
+  if not history:
+    return
+  from eval import report  # pylint: disable=g-import-not-at-top
+  tc, ac = config.train, config.aux
+  aux_source = (f'restored from {ac.pretrained}' if ac.pretrained else
+                f'pre-trained {ac.train.epochs} epochs on the same images')
+  report.write_table(
+      history, os.path.join(workdir, 'history'),
+      title=f'GAN per-epoch metrics ({len(history)} of {tc.epochs} epochs)',
+      notes=(f'Seed {config.seed}, {train_images} training images, batch '
+             f'{tc.batch_size} ({train_images // tc.batch_size} steps/epoch), '
+             f'aux_weight {tc.aux_weight}. Aux classifier: '
+             f'{ac.model.to_dict()}, {aux_source}, '
+             f'{"trained on each real batch" if ac.keep_training else "frozen"}'
+             f' during the GAN. d_real/d_fake: mean D(x), D(G(z)); g_aux_*: '
+             'the classifier on generated samples. Machine: '
+             f'{jax.devices()[0].device_kind}, {os.cpu_count()} cores.',))

@@ -86,6 +86,18 @@ def test_pool2x2_matches_flax_pooling():
                              nn.avg_pool(x, (2, 2), strides=(2, 2)), rtol=1e-6)
 
 
+@pytest.mark.parametrize('size,stride', [(8, 1), (8, 2), (7, 2), (5, 1)])
+def test_depthwise_conv_matches_grouped_flax_conv(size, stride):
+  import flax.linen as nn
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 6))
+  layer = layers.DepthwiseConv((3, 3), (stride, stride))
+  params = layer.init(jax.random.PRNGKey(1), x)
+  grouped = nn.Conv(6, (3, 3), strides=(stride, stride), feature_group_count=6,
+                    use_bias=False)
+  np.testing.assert_allclose(layer.apply(params, x), grouped.apply(params, x),
+                             rtol=1e-5, atol=1e-5)
+
+
 def test_unknown_model_lists_choices():
   with pytest.raises(errors.ConfigError, match="model.name='vit'.*'base'.*'se'"):
     nets.get_model(ml_collections.ConfigDict({'name': 'vit'}))

@@ -107,3 +107,16 @@ def test_mobilenet_shapes_and_width():
   assert jax.eval_shape(m.apply, variables, x).shape == (2, 10)
   stem = variables['params']['Conv_0']['kernel']
   assert stem.shape == (3, 3, 3, mobilenet._divisible(32 * width))
+
+
+def test_discriminator_label_term_does_not_depend_on_the_image():
+  # The seed's discriminator concatenates the label embedding right before
+  # its last Dense: logit = f(x) + g(y). Why configs/gan_base.py leans on the
+  # aux classifier (aux_weight) for class-consistent samples.
+  d = gan.Discriminator(features=(4, 4, 4), embed_dim=3)
+  x = jax.random.normal(jax.random.PRNGKey(0), (5, 28, 28, 1))
+  params = d.init(jax.random.PRNGKey(1), (x[:1], jnp.zeros(1, jnp.int32)))
+  logit = lambda y: d.apply(params, (x, jnp.full(5, y, jnp.int32)))
+  gap = logit(3) - logit(7)
+  np.testing.assert_allclose(gap, np.full(5, gap[0]), atol=1e-5)
+  assert abs(float(gap[0])) > 1e-4

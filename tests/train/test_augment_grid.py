@@ -82,6 +82,8 @@ def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
     ({'grid.real_per_class': (5, 31)}, r'grid\.real_per_class=\(5, 31\).*only 30'),
     ({'grid.generated_per_class': (0, -1)}, r'grid\.generated_per_class'),
     ({'grid.seeds': 0}, r'grid\.seeds=0'),
+    ({'grid.table': '4'}, r'grid\.table=.4.'),
+    ({'grid.augmented_per_class': -1}, r'grid\.augmented_per_class=-1'),
     ({'augment.strength': -0.5}, r'augment\.strength=-0\.5'),
     ({'augment.strength': 2.0}, r'augment\.strength=2\.0.*<= 1'),
     ({'augment.transforms': ('rotate', 'blur')}, r'augment\.transforms'),
@@ -116,3 +118,68 @@ def test_real_mnist_cell(shared_data):
   np.testing.assert_array_equal(np.bincount(cell.y_train), [305] * 10)
   np.testing.assert_array_equal(np.bincount(cell.y_test), [200] * 10)
   assert cell.x_train.min() >= 0.0 and cell.x_train.max() <= 1.0
+
+
+def _write_synthetic(path, per_class):
+  """An eval.generate-style .npz whose image i is filled with the value i."""
+  y = np.repeat(np.arange(10), per_class).astype(np.int32)
+  x = np.broadcast_to(np.arange(len(y), dtype=np.uint8)[:, None, None],
+                      (len(y), 28, 28))
+  np.savez_compressed(path, x=x, y=y)
+  return str(path)
+
+
+def test_synthetic_cell_takes_first_k_per_class(fake_mnist_dir, tmp_path):
+  path = _write_synthetic(tmp_path / 'syn.npz', per_class=7)
+  config = _config(fake_mnist_dir, synthetic=path, augmented_per_class=2)
+  synthetic = augment_grid.load_synthetic(config)
+  real = augment_grid.real_splits(config, 5)
+  # 5 real + 2 augmented per class, the real ones first.
+  np.testing.assert_array_equal(np.bincount(real.y_train), [7] * 10)
+  cell = augment_grid.build_cell(real, 3, augment_grid.cell_key(0, 5, 3),
+                                 config.augment, synthetic)
+  np.testing.assert_array_equal(cell.x_train[:70], real.x_train)
+  first3 = np.concatenate([np.arange(c * 7, c * 7 + 3) for c in range(10)])
+  np.testing.assert_allclose(cell.x_train[70:, 0, 0, 0], first3 / 255.0,
+                             rtol=1e-6)
+  np.testing.assert_array_equal(cell.y_train[70:], np.repeat(np.arange(10), 3))
+
+
+def test_synthetic_grid_writes_table5(fake_mnist_dir, tmp_path):
+  path = _write_synthetic(tmp_path / 'syn.npz', per_class=5)
+  config = _config(fake_mnist_dir, synthetic=path, table='5', seeds=1)
+  workdir = tmp_path / 'grid'
+  rows = train.run(config, str(workdir))
+  assert [(r['generated/class'], r['train images']) for r in rows] == [
+      (0, 50), (5, 100)]
+  table = (workdir / 'table5.md').read_text()
+  assert 'Table 5' in table and 'syn.npz' in table
+  assert not (workdir / 'figure5.png').exists()
+
+
+@pytest.mark.parametrize('content,match', [
+    (None, r'missing\.npz: no such synthetic-image file'),
+    (b'not a zip', r'not an \.npz'),
+    ('few', r'5 images per class needed, but class 0 has only 2'),
+])
+def test_bad_synthetic_file_errors_and_writes_nothing(fake_mnist_dir, tmp_path,
+                                                      content, match):
+  path = tmp_path / 'missing.npz'
+  if content == 'few':
+    _write_synthetic(path, per_class=2)
+  elif content is not None:
+    path.write_bytes(content)
+  config = _config(fake_mnist_dir, synthetic=str(path))
+  with pytest.raises((errors.DataError, errors.ConfigError), match=match):
+    train.run(config, str(tmp_path / 'grid'))
+  assert not (tmp_path / 'grid').exists()
+
+
+def test_synthetic_grid_config_variants():
+  from configs import synthetic_grid
+  table5 = synthetic_grid.get_config()
+  assert table5.grid.table == '5' and table5.grid.synthetic.endswith('.npz')
+  table6 = synthetic_grid.get_config('table6')
+  assert table6.grid.table == '6' and table6.grid.augmented_per_class == 1000
+  with pytest.raises(ValueError, match='table7'):
+    synthetic_grid.get_config('table7')

@@ -112,6 +112,8 @@ def test_train_resume_matches_uninterrupted_run(fake_mnist_dir, tmp_path):
   assert full['epochs_run'] == 2 and np.isfinite(full['g_loss'])
   assert (tmp_path / 'full' / 'samples' / 'epoch_002.png').exists()
   assert (tmp_path / 'full' / 'aux' / 'config.json').exists()
+  history = (tmp_path / 'full' / 'history.md').read_text()
+  assert '(2 of 2 epochs)' in history and '| 2 |' in history
 
   config.train.epochs = 1
   gan.train_and_evaluate(config, str(tmp_path / 'split'))

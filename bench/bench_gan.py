@@ -16,8 +16,8 @@ import time
 
 from absl import app
 from absl import flags
-import jax
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 

@@ -33,13 +33,18 @@ def load(path, pixel_range):
   return mnist_pipeline.scale_pixels(x, pixel_range), y.astype(np.int32)
 
 
-def first_per_class(x, y, per_class, num_classes=10, source='synthetic images'):
-  """The first `per_class` images of each class, class by class."""
+def check_per_class(y, per_class, num_classes=10, source='synthetic images'):
+  """Raises unless every class has at least `per_class` images."""
   counts = np.bincount(y, minlength=num_classes)[:num_classes]
   if per_class and counts.min() < per_class:
     raise errors.ConfigError(
         f'{source}: {per_class} images per class needed, but class '
         f'{int(counts.argmin())} has only {int(counts.min())}')
+
+
+def first_per_class(x, y, per_class, num_classes=10):
+  """The first `per_class` images of each class, class by class."""
+  check_per_class(y, per_class, num_classes)
   idx = np.concatenate([np.flatnonzero(y == c)[:per_class]
                         for c in range(num_classes)])
   return x[idx], y[idx]

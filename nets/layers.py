@@ -34,9 +34,8 @@ class DepthwiseConv(nn.Module):
   @nn.compact
   def __call__(self, x_BxHxWxC):
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
-    c = x_BxHxWxC.shape[-1]
+    _, h, w, c = x_BxHxWxC.shape
     kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, 1, c))
-    _, h, w, _ = x_BxHxWxC.shape
     ho, wo = -(-h // sh), -(-w // sw)
     # TensorFlow/Flax 'SAME': the odd pixel of padding goes after.
     pad_h, pad_w = max((ho - 1) * sh + kh - h, 0), max((wo - 1) * sw + kw - w, 0)

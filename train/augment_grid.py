@@ -108,7 +108,7 @@ def load_synthetic(config):
     return None
   x, y = synthetic_lib.load(g.synthetic, config.data.pixel_range)
   # Fails now, before any training, when the file is too small for the grid.
-  synthetic_lib.first_per_class(x, y, max(g.generated_per_class),
+  synthetic_lib.check_per_class(y, max(g.generated_per_class),
                                 source=f'grid.synthetic={g.synthetic}')
   return x, y
 
@@ -265,14 +265,14 @@ def collect(config, workdir):
   return results
 
 
-def write_report(config, workdir, total_s):
+def write_report(config, workdir, total_s, reals):
   """The table, Figure 5 (augmentations only) and the accuracy plot from the
-  finished runs."""
+  finished runs; reals: {real per class: its real Splits} as `run` built them."""
   study = STUDIES[config.grid.table]
   rows = table_rows(collect(config, workdir), study)
   text = write_tables(rows, config, workdir, total_s)
   if not config.grid.synthetic:
-    real = real_splits(config, min(config.grid.real_per_class))
+    real = reals[min(config.grid.real_per_class)]
     digit = real.x_train[np.flatnonzero(real.y_train == 5)[0]]
     augment_figure.plot_augmentations(
         digit, config.augment, os.path.join(workdir, 'figure5.png'))
@@ -308,4 +308,4 @@ def run(config, workdir):
         result = train_cell(run_cfg, run_dir, splits)
         logging.info('real=%d gen=%d seed=%d: test accuracy %.4f', real, gen,
                      seed, result['test_accuracy'])
-  return write_report(config, workdir, time.perf_counter() - t0)
+  return write_report(config, workdir, time.perf_counter() - t0, reals)

@@ -30,6 +30,9 @@ def load(path, pixel_range):
   if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
     raise errors.DataError(f'{path}: y is {y.dtype} {y.shape}, expected '
                            f'integers [{len(x)}]')
+  if len(y) and (y.min() < 0 or y.max() > 9):
+    raise errors.DataError(f'{path}: labels {int(y.min())}..{int(y.max())}, '
+                           'expected digits 0-9')
   return mnist_pipeline.scale_pixels(x, pixel_range), y.astype(np.int32)
 
 

@@ -161,12 +161,15 @@ def test_synthetic_grid_writes_table5(fake_mnist_dir, tmp_path):
     (None, r'missing\.npz: no such synthetic-image file'),
     (b'not a zip', r'not an \.npz'),
     ('few', r'5 images per class needed, but class 0 has only 2'),
+    ('label', r'missing\.npz: labels 0\.\.10, expected digits 0-9'),
 ])
 def test_bad_synthetic_file_errors_and_writes_nothing(fake_mnist_dir, tmp_path,
                                                       content, match):
   path = tmp_path / 'missing.npz'
   if content == 'few':
     _write_synthetic(path, per_class=2)
+  elif content == 'label':
+    np.savez(path, x=np.zeros((2, 28, 28), np.uint8), y=np.array([0, 10]))
   elif content is not None:
     path.write_bytes(content)
   config = _config(fake_mnist_dir, synthetic=str(path))

@@ -10,7 +10,7 @@ import jax
 from ml_collections import config_flags
 
 import errors
-import train
+import experiments
 
 config_flags.DEFINE_config_file(
     'config', None, 'Experiment config file (configs/*.py[:variant]).',
@@ -37,6 +37,45 @@ def _maybe_initialize_distributed():
     jax.distributed.initialize()
 
 
+def parse_flags(argv):
+  """absl's flag parsing, with a bad --config (missing file, unknown variant
+  or field) reported as one `error:` line instead of a traceback."""
+  try:
+    return FLAGS(argv)
+  except errors.UserError as e:
+    message = str(e)
+  except flags.Error as e:
+    message = str(e)
+  except OSError as e:  # an override applied to a config file that failed
+    path = [a.split('=', 1)[1] for a in argv if a.startswith('--config=')]
+    message = str(_load_error(e, path[-1] if path else '--config'))
+  except (AttributeError, KeyError) as e:
+    # ml_collections' unknown-field error, its message quoted once per layer.
+    text = str(e)
+    for _ in range(3):
+      text = text.encode('latin-1', 'backslashreplace').decode('unicode_escape')
+    words = [line.strip(' \'"') for line in text.splitlines()]
+    message = f'--config: unknown field {words[0]!r}. {" ".join(words[1:])}'
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(1)
+
+
+def _load_error(e, path):
+  return errors.ConfigError(
+      f'{path}: cannot load the config file '
+      f'({str(e).strip().splitlines()[-1].strip()})')
+
+
+def _loaded_config():
+  """FLAGS.config; config_flags defers a failed file load to its first use."""
+  config = FLAGS.config
+  try:
+    config.get('experiment')
+  except OSError as e:
+    raise _load_error(e, FLAGS['config'].config_filename) from e
+  return config
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
@@ -48,11 +87,11 @@ def main(argv):
                       os.path.expanduser('~/.cache/digits/jax'))
   _maybe_initialize_distributed()
   try:
-    train.run(FLAGS.config, FLAGS.workdir)
+    experiments.run(_loaded_config(), FLAGS.workdir)
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

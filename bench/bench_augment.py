@@ -4,7 +4,7 @@ python -m bench.bench_augment [--batch_sizes=256,1024,8192] [--repeats=3]
 Throughput: images/s of `augment_with_keys` (config.augment of
 configs/augment_grid.py) after compilation, best of --repeats. Largest cell:
 1000 real + 3000 generated per class (40,000 images) through
-train.augment_grid.build_cell, from MNIST when ../shared/data has it
+experiments.augment_grid.build_cell, from MNIST when ../shared/data has it
 (random images otherwise), first call (with compilation) and best later call.
 """
 
@@ -19,7 +19,7 @@ from configs import augment_grid as grid_config
 from data import augment
 from data import splits as splits_lib
 import errors
-from train import augment_grid
+from experiments import augment_grid
 
 flags.DEFINE_list('batch_sizes', ['256', '1024', '8192'], 'Batch sizes to time.')
 flags.DEFINE_integer('repeats', 3, 'Measurements per setting; the best is kept.')

@@ -1,4 +1,4 @@
-"""Issue 3 timings: MFCC extraction of FSDD (first and cached) and the
+"""Problem 1 timings: MFCC extraction of FSDD (first and cached) and the
 Approach-B embedding of every utterance, after compilation.
 
 python -m bench.bench_mfcc [--data_dir=../shared/data] [--repeats=5]

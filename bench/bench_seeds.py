@@ -33,9 +33,9 @@ def main(_):
   print(f'device: {jax.devices()[0].device_kind} x{jax.device_count()}, '
         f'{FLAGS.seeds} seeds, {FLAGS.epochs} epochs, model {config.model.name}')
   one = _fit(config, splits)
-  config.seeds = FLAGS.seeds
+  config.replicas = FLAGS.seeds
   together = _fit(config, splits)
-  config.seeds = 1
+  config.replicas = 1
   sequential = [_fit(config.copy_and_resolve_references(), splits)
                 for _ in range(FLAGS.seeds)]
   rows = [('one seed', [one]), (f'{FLAGS.seeds} seeds vmapped', [together]),

@@ -8,6 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import nets
+from train import evaluator
+from train import losses
+from train import optim
+from train import state as state_lib
 from train import trainer
 
 
@@ -22,11 +26,11 @@ def train_step_images_per_s(config, input_shape, batch_size, steps, repeats,
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.random((n, *input_shape), np.float32))
   y = jnp.asarray(rng.integers(0, 10, n).astype(np.int32))
-  state = trainer.create_train_state(
-      model, trainer.make_optimizer(config.train), jax.random.PRNGKey(0), x[:1])
-  sums = trainer.zero_sums(state, trainer.softmax_xent, x, y)
+  state = state_lib.create_train_state(
+      model, optim.make_optimizer(config.opt), jax.random.PRNGKey(0), x[:1])
+  sums = evaluator.zero_sums(state, losses.softmax_xent, x, y)
   step = jax.jit(functools.partial(
-      trainer.train_step, loss_fn=trainer.softmax_xent, l2=config.train.l2,
+      trainer.train_step, loss_fn=losses.softmax_xent, l2=config.train.l2,
       l2_pattern=config.train.l2_pattern), donate_argnums=(0, 1))
   idx = [rng.permutation(n)[:batch_size].astype(np.int32)
          for _ in range(steps)]

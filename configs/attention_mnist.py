@@ -2,7 +2,7 @@
 
 Problem 4A: attention CNNs on Reduced MNIST (500/class train, 100/class test,
 the test set doubling as validation as in the study). `:sweep` trains every
-model of `sweep.models` for `sweep.seeds` seeds and writes Table 10:
+model of `sweep.models` for `seeds` seeds (one after another) and writes Table 10:
   python main.py --config=configs/attention_mnist.py:sweep --workdir=runs/attention
 """
 
@@ -12,6 +12,7 @@ from configs import base
 
 
 def get_config(arg=None):
+  arg = base.parse_arg(arg, variants=('sweep',))
   config = base.get_base_config()
   config.seed = 4
   config.data.train_per_class = 500
@@ -30,10 +31,7 @@ def get_config(arg=None):
 
   config.sweep = ml_collections.ConfigDict()
   config.sweep.models = ('base', 'spatial', 'self_attention', 'cbam', 'se')
-  config.sweep.seeds = 3
-  if arg == 'sweep':
+  if arg.sweep:
     config.experiment = 'attention_sweep'
-  elif arg:
-    raise ValueError(f'configs/attention_mnist.py:{arg}: unknown variant; '
-                     'choices: sweep')
+    config.seeds = 3
   return config

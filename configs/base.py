@@ -1,4 +1,9 @@
-"""Fields every experiment shares; experiment files override them."""
+"""Fields every experiment shares, and the helpers every config file uses.
+
+`parse_arg` reads a config file's argument (`configs/x.py:variant,key=value`,
+as big_vision's configs do); `derive` makes the child config of one stage or
+one run of a sweep from its parent.
+"""
 
 import os
 
@@ -13,13 +18,101 @@ DEFAULT_DATA_DIR = os.environ.get(
                  '..', 'shared', 'data'))
 
 
+def parse_arg(arg, variants=(), **defaults):
+  """`a,b,key=value` -> ConfigDict of `defaults` with variants set to True.
+
+  Each bare word must be one of `variants`; each key=value must name a key of
+  `defaults`, and its value is converted to that default's type. Anything
+  else is a ConfigError naming the config file's choices.
+  """
+  fields = dict({v: False for v in variants}, **defaults)
+  for word in (arg or '').split(','):
+    if not word:
+      continue
+    key, eq, value = word.partition('=')
+    if not eq and key in variants:
+      fields[key] = True
+    elif eq and key in defaults:
+      kind = type(defaults[key])
+      fields[key] = value.lower() in ('1', 'true') if kind is bool else kind(value)
+    else:
+      choices = ', '.join(list(variants) + [f'{k}=' for k in defaults])
+      raise errors.ConfigError(
+          f'config argument {word!r}: unknown; choices: {choices or "none"}')
+  return ml_collections.ConfigDict(fields)
+
+
+def derive(config, keep=None, **overrides):
+  """A copy of `config` with dotted-path overrides: derive(c, **{'model.name': 'se'}).
+
+  keep: the top-level fields to copy (default all), so that a stage's child
+  holds only what shapes that stage. Used for every child config (a sweep's
+  runs, a grid's cells, the stages of a multi-stage experiment), so each
+  child's config.json describes exactly the run it belongs to.
+  """
+  parent = config.to_dict()
+  child = ml_collections.ConfigDict(
+      {k: v for k, v in parent.items() if keep is None or k in keep})
+  for path, value in overrides.items():
+    *parents, leaf = path.split('.')
+    node = child
+    for p in parents:
+      node = node[p]
+    node[leaf] = value.to_dict() if hasattr(value, 'to_dict') else value
+  return child
+
+
+def get_opt(**overrides):
+  """The optimizer group `train.optim.make_optimizer` reads: Keras' Adam."""
+  opt = ml_collections.ConfigDict()
+  opt.name = 'adam'
+  opt.learning_rate = 1e-3
+  # Keras' Adam defaults (eps 1e-7), which the study used.
+  opt.b1 = 0.9
+  opt.b2 = 0.999
+  opt.eps = 1e-7
+  opt.momentum = 0.0
+  opt.weight_decay = 0.0  # decoupled, for name='adamw'
+  opt.clip_norm = 0.0  # global-norm clipping; 0: off
+  opt.update(overrides)
+  return opt
+
+
+def get_train(**overrides):
+  """The loop's fields: schedule, loss, regularisation, stopping, checkpoints."""
+  train = ml_collections.ConfigDict()
+  train.epochs = 10
+  train.batch_size = 32
+  train.loss = 'softmax_xent'
+  train.label_smoothing = 0.0
+  train.l2 = 0.0  # Keras-style L2 added to the loss
+  train.l2_pattern = 'kernel'  # regex on param paths the L2 applies to
+  train.monitor = 'val_loss'
+  train.min_delta = 0.0
+  train.patience = 0  # early stopping; 0: off
+  train.restore_best = False
+  train.plateau_factor = 0.0  # reduce-LR-on-plateau; 0: off
+  train.plateau_patience = 3
+  train.plateau_min_lr = 0.0
+  train.keep_checkpoints = 2
+  train.progress = True
+  train.update(overrides)
+  return train
+
+
 def get_base_config():
   """Defaults: Keras-like Adam, no regularisation, no early stopping."""
   config = ml_collections.ConfigDict()
   config.experiment = 'supervised'
   config.seed = 0
-  # Independent replicas trained together (vmapped): seeds seed..seed+seeds-1.
+  # Seeds trained one after another by drivers that loop (sweeps, grids):
+  # seed .. seed + seeds - 1.
   config.seeds = 1
+  # Independent replicas trained together in one vmapped computation:
+  # seeds seed .. seed + replicas - 1.
+  config.replicas = 1
+  # Resume a workdir whose config.json differs (the differing fields win).
+  config.force = False
 
   config.data = ml_collections.ConfigDict()
   config.data.name = 'reduced_mnist'
@@ -29,31 +122,8 @@ def get_base_config():
   config.model = ml_collections.ConfigDict()
   config.model.name = 'base'
 
-  config.train = ml_collections.ConfigDict()
-  config.train.epochs = 10
-  config.train.batch_size = 32
-  config.train.loss = 'softmax_xent'
-  config.train.label_smoothing = 0.0
-  config.train.optimizer = 'adam'
-  config.train.learning_rate = 1e-3
-  # Keras' Adam defaults (eps 1e-7), which the study used.
-  config.train.b1 = 0.9
-  config.train.b2 = 0.999
-  config.train.eps = 1e-7
-  config.train.momentum = 0.0
-  config.train.weight_decay = 0.0  # decoupled, for optimizer='adamw'
-  config.train.l2 = 0.0  # Keras-style L2 added to the loss
-  config.train.l2_pattern = 'kernel'  # regex on param paths the L2 applies to
-  config.train.grad_clip_norm = 0.0  # 0: no clipping
-  config.train.monitor = 'val_loss'
-  config.train.min_delta = 0.0
-  config.train.patience = 0  # early stopping; 0: off
-  config.train.restore_best = False
-  config.train.plateau_factor = 0.0  # reduce-LR-on-plateau; 0: off
-  config.train.plateau_patience = 3
-  config.train.plateau_min_lr = 0.0
-  config.train.keep_checkpoints = 2
-  config.train.progress = True
+  config.opt = get_opt()
+  config.train = get_train()
 
   config.eval = ml_collections.ConfigDict()
   # A power of two divides evenly over any usual device count.

@@ -1,7 +1,7 @@
 """python main.py --config=configs/gan_base.py:judge --workdir=runs/mnist_judge
 
 Fields every conditional-DCGAN config shares (configs/gan_300.py etc. call
-`get_gan_config` and `smoke`). Its own `get_config` has one variant, `judge`:
+`get_gan_config`). Its own `get_config` has one variant, `judge`:
 the Table-2 CNN trained on all 60k real images in the GAN's [-1, 1] pixel
 range, which eval/gan_quality.py uses to score samples (class consistency,
 Frechet distance of its penultimate features).
@@ -10,24 +10,14 @@ Frechet distance of its penultimate features).
 import ml_collections
 
 from configs import base
+from data import augment
+import errors
 
 
-def _optimizer(learning_rate, b1):
-  """Adam fields `trainer.make_optimizer` reads (one group per network)."""
-  cfg = ml_collections.ConfigDict()
-  cfg.optimizer = 'adam'
-  cfg.learning_rate = learning_rate
-  cfg.b1 = b1
-  cfg.b2 = 0.999
-  cfg.eps = 1e-7
-  cfg.momentum = 0.0
-  cfg.weight_decay = 0.0
-  cfg.grad_clip_norm = 0.0
-  return cfg
-
-
-def get_gan_config(train_per_class):
-  """GAN on `train_per_class` real MNIST images per class (None: all 60k)."""
+def get_gan_config(arg, train_per_class, augment_per_class=0):
+  """GAN on `train_per_class` real MNIST images per class (None: all 60k)
+  plus `augment_per_class` augmented ones; `arg` may be 'smoke'."""
+  arg = base.parse_arg(arg, variants=('smoke',))
   config = base.get_base_config()
   config.experiment = 'gan'
   config.seed = 0
@@ -38,7 +28,10 @@ def get_gan_config(train_per_class):
   config.data.pixel_range = (-1.0, 1.0)  # the generator's tanh range
   # Extra augmented images per class added to the real ones (Table 6's
   # pipeline); 0: none. Their transforms are config.augment.
-  config.data.augment_per_class = 0
+  config.data.augment_per_class = augment_per_class
+  if augment_per_class:
+    config.augment = augment.default_config()
+    config.augment.pixel_range = config.data.pixel_range
 
   config.generator = ml_collections.ConfigDict()
   config.generator.name = 'gan_generator'
@@ -55,8 +48,8 @@ def get_gan_config(train_per_class):
   config.discriminator.dropout = 0.3
   config.discriminator.downsample = 'strided'  # or 'phase' (same params)
 
-  config.g_opt = _optimizer(2e-4, 0.5)
-  config.d_opt = _optimizer(2e-4, 0.5)
+  # The generator's and the discriminator's Adam (the seed's Table 4).
+  config.opt = base.get_opt(learning_rate=2e-4, b1=0.5)
 
   # The auxiliary classifier: pre-trained with trainer.fit on the GAN's real
   # training images (<workdir>/aux) unless `pretrained` names a run directory
@@ -67,10 +60,9 @@ def get_gan_config(train_per_class):
   config.aux.model.name = 'mobilenet_v2'
   config.aux.model.width = 1.0
   config.aux.model.dropout = 0.5
-  config.aux.train = base.get_base_config().train
-  config.aux.train.epochs = 10
-  config.aux.train.batch_size = 128
-  config.aux.train.keep_checkpoints = 1
+  config.aux.opt = base.get_opt()
+  config.aux.train = base.get_train(epochs=10, batch_size=128,
+                                    keep_checkpoints=1)
   config.aux.keep_training = True  # also a step on each real batch during the GAN
 
   config.train.epochs = 75
@@ -84,6 +76,8 @@ def get_gan_config(train_per_class):
   config.train.sample_every = 5  # epochs between sample grids
   config.train.keep_checkpoints = 2
   config.eval.grid_seed = 0
+  if arg.smoke:
+    smoke(config)
   return config
 
 
@@ -103,8 +97,9 @@ def smoke(config):
 
 
 def get_config(arg=None):
-  if arg != 'judge':
-    raise ValueError(f'configs/gan_base.py:{arg}: unknown variant; choices: judge')
+  if not base.parse_arg(arg, variants=('judge',)).judge:
+    raise errors.ConfigError(
+        'configs/gan_base.py: needs its variant, configs/gan_base.py:judge')
   config = base.get_base_config()
   config.data.train_per_class = None
   config.data.test_per_class = None

@@ -9,9 +9,4 @@ from configs import gan_base
 
 
 def get_config(arg=None):
-  config = gan_base.get_gan_config(train_per_class=None)
-  if arg == 'smoke':
-    gan_base.smoke(config)
-  elif arg:
-    raise ValueError(f'configs/gan_full.py:{arg}: unknown variant; choices: smoke')
-  return config
+  return gan_base.get_gan_config(arg, train_per_class=None)

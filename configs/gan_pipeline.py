@@ -7,17 +7,8 @@ images, on which the conditional DCGAN is trained. `:smoke` is a short CPU run:
 """
 
 from configs import gan_base
-from data import augment
 
 
 def get_config(arg=None):
-  config = gan_base.get_gan_config(train_per_class=300)
-  config.data.augment_per_class = 1000
-  config.augment = augment.default_config()
-  config.augment.pixel_range = config.data.pixel_range
-  if arg == 'smoke':
-    gan_base.smoke(config)
-  elif arg:
-    raise ValueError(
-        f'configs/gan_pipeline.py:{arg}: unknown variant; choices: smoke')
-  return config
+  return gan_base.get_gan_config(arg, train_per_class=300,
+                                 augment_per_class=1000)

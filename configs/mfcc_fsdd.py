@@ -1,6 +1,6 @@
 """python main.py --config=configs/mfcc_fsdd.py --workdir=runs/mfcc
 
-Problem 1 (issue 3): spoken digits (FSDD) from 13 MFCCs. Trains every approach
+Problem 1: spoken digits (FSDD) from 13 MFCCs. Trains every approach
 of `approaches` on every split of `splits` for `seeds` seeds and writes Table 1
 and the figures into the workdir. Args pick approaches and sizes:
   configs/mfcc_fsdd.py:baseline     mean MFCC -> MLP
@@ -22,18 +22,17 @@ def _stage(model, **train):
   """{model, train} of one training stage; train fields override the base."""
   stage = ml_collections.ConfigDict()
   stage.model = ml_collections.ConfigDict(model)
-  stage.train = base.get_base_config().train
-  stage.train.update(train)
+  stage.opt = base.get_opt()
+  stage.train = base.get_train(**train)
   return stage
 
 
 def get_config(arg=None):
+  arg = base.parse_arg(arg, variants=(*APPROACHES, 'smoke'))
   config = base.get_base_config()
   config.experiment = 'mfcc'
   config.seed = 0
-  config.seeds = 1  # seeds config.seed .. config.seed + seeds - 1
   config.splits = ('random', 'speaker')  # each stage's data.split
-  config.approaches = APPROACHES
 
   d = config.data
   d.name = 'fsdd_mfcc_mean'  # each approach picks its view of the features
@@ -79,18 +78,14 @@ def get_config(arg=None):
 
   config.eval.batch_size = 1000
 
-  for a in (arg or '').split(','):
-    if a in APPROACHES:
-      config.approaches = (a,)
-    elif a == 'smoke':
-      d.max_index = 2
-      config.approach_a.dims = (20, 40)
-      config.approach_a.curves_dim = 40
-      for stage in (config.baseline, config.approach_a.ae,
-                    config.approach_b.frame_ae, config.approach_b.merger,
-                    config.approach_b.mlp):
-        stage.train.epochs = 3
-    elif a:
-      raise ValueError(f'configs/mfcc_fsdd.py:{a}: unknown variant; choices: '
-                       f'{", ".join(APPROACHES)}, smoke (comma-separated)')
+  chosen = tuple(a for a in APPROACHES if arg[a])
+  config.approaches = chosen or APPROACHES
+  if arg.smoke:
+    d.max_index = 2
+    config.approach_a.dims = (20, 40)
+    config.approach_a.curves_dim = 40
+    for stage in (config.baseline, config.approach_a.ae,
+                  config.approach_b.frame_ae, config.approach_b.merger,
+                  config.approach_b.mlp):
+      stage.train.epochs = 3
   return config

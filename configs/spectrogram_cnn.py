@@ -18,6 +18,8 @@ L2 = {'lenet': 0.0, 'lenet_cbam': 0.0, 'lenet_hybrid': 1e-3}
 
 
 def get_config(arg=None):
+  arg = base.parse_arg(
+      arg, variants=(*L2, 'sweep', 'smoke', 'speaker', 'bf16'))
   config = base.get_base_config()
   config.seed = 0
 
@@ -45,32 +47,27 @@ def get_config(arg=None):
 
   config.train.epochs = 15
   config.train.batch_size = 16
-  config.train.learning_rate = 1e-4
-  config.train.grad_clip_norm = 1.0
+  config.opt.learning_rate = 1e-4
+  config.opt.clip_norm = 1.0
   config.train.patience = 3
   config.train.restore_best = True
   config.train.l2_pattern = r'^fc\d/kernel$'
 
   config.sweep = ml_collections.ConfigDict()
   config.sweep.models = tuple(L2)
-  config.sweep.seeds = 1
   config.sweep.l2 = dict(L2)
 
-  for variant in (arg.split(',') if arg else ()):
-    if variant in L2:
-      config.model.name = variant
-    elif variant == 'sweep':
-      config.experiment = 'spectrogram'
-    elif variant == 'smoke':
-      config.data.train_fraction = 0.1
-      config.train.epochs = 1
-    elif variant == 'speaker':
-      config.data.split = 'speaker'
-    elif variant == 'bf16':
-      config.model.dtype = 'bfloat16'
-    else:
-      raise ValueError(f'configs/spectrogram_cnn.py:{variant}: unknown variant;'
-                       f' choices: {", ".join(L2)}, sweep, smoke, speaker, '
-                       'bf16')
+  for name in L2:
+    if arg[name]:
+      config.model.name = name
+  if arg.sweep:
+    config.experiment = 'spectrogram'
+  if arg.smoke:
+    config.data.train_fraction = 0.1
+    config.train.epochs = 1
+  if arg.speaker:
+    config.data.split = 'speaker'
+  if arg.bf16:
+    config.model.dtype = 'bfloat16'
   config.train.l2 = L2[config.model.name]
   return config

@@ -7,7 +7,7 @@ on disk (data/cache.py) keyed by every parameter and the files' sizes/mtimes.
 The z-score uses the mean/std over all frames of the training split only;
 cfg.split picks the split (data/fsdd.py: random, official, speaker).
 
-Three views, one per approach of issue 3:
+Three views, one per approach of Problem 1:
   fsdd_mfcc_mean:   mean of the normalised frames [N, n_mfcc] (baseline).
   fsdd_mfcc_flat:   frames zero-padded to the longest utterance of all splits
                     and flattened [N, T_max * n_mfcc] (Approach A).

@@ -5,7 +5,6 @@ gates (13x13), CBAM's spatial map, self-attention received per grid cell
 (5x5, averaged over heads and queries) and channel weights (SE/CBAM, bars).
 """
 
-import sys
 
 from absl import app
 from absl import flags
@@ -79,12 +78,9 @@ def render(workdir, out, num=6):
   return maps
 
 
+@common.cli
 def main(_):
-  try:
-    render(FLAGS.workdir, FLAGS.out, FLAGS.num)
-  except errors.UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
+  render(FLAGS.workdir, FLAGS.out, FLAGS.num)
 
 
 if __name__ == '__main__':

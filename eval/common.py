@@ -1,13 +1,27 @@
-"""Reads a finished (or running) run back from its workdir."""
+"""Reads a finished (or running) run back from its workdir; the CLI wrapper."""
 
+import functools
 import os
+import sys
 
 import data
 import errors
 import nets
 from train import checkpoint
-from train import trainer
+from train import state as state_lib
 from train import workdir as workdir_lib
+
+
+def cli(main):
+  """absl main for an eval script: a UserError is one `error:` line, exit 1."""
+  @functools.wraps(main)
+  def wrapped(argv):
+    try:
+      return main(argv)
+    except errors.UserError as e:
+      print(f'error: {e}', file=sys.stderr)
+      sys.exit(1)
+  return wrapped
 
 
 def restore_state(workdir, config, model, sample_x, which='final'):
@@ -18,7 +32,7 @@ def restore_state(workdir, config, model, sample_x, which='final'):
   """
   if which not in ('final', 'latest', 'best'):
     raise errors.ConfigError(f'which={which!r}: choices: final, latest, best')
-  template, _ = trainer.init_state(config, model, sample_x)
+  template, _ = state_lib.init_state(config, model, sample_x)
   ckpts = checkpoint.Checkpoints(workdir)
   use_best = which == 'best' or (which == 'final' and config.train.restore_best)
   manager = ckpts.best if use_best else ckpts.latest

@@ -6,33 +6,30 @@ loss and accuracy on the run's test split.
 
 import json
 import os
-import sys
 
 from absl import app
 from absl import flags
 
-import errors
 from eval import common
-from train import trainer
+from train import evaluator as evaluator_lib
+from train import losses
+from train import state as state_lib
 
 FLAGS = flags.FLAGS
 
 
 def evaluate(workdir, which='final'):
   config, _, state, splits = common.load_run(workdir, which)
-  evaluator = trainer.Evaluator(trainer.LOSSES[config.train.loss],
-                                config.eval.batch_size,
-                                len(trainer.seed_list(config)) > 1)
-  return {'checkpoint': which, **trainer.summarize(
+  evaluator = evaluator_lib.Evaluator(
+      losses.get_loss(config.train.loss), config.eval.batch_size,
+      len(state_lib.replica_seeds(config)) > 1)
+  return {'checkpoint': which, **evaluator_lib.summarize(
       evaluator(state, splits.x_test, splits.y_test, 'test_'))}
 
 
+@common.cli
 def main(_):
-  try:
-    result = evaluate(FLAGS.workdir, FLAGS.which)
-  except errors.UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
+  result = evaluate(FLAGS.workdir, FLAGS.which)
   with open(os.path.join(FLAGS.workdir, 'eval.json'), 'w') as f:
     json.dump(result, f, indent=2)
   print(json.dumps(result))

@@ -14,21 +14,23 @@ batch statistics. Writes <out>.md/.csv and <workdir>/quality.json per run.
 
 import json
 import os
-import sys
 
 from absl import app
 from absl import flags
 import jax
-import ml_collections
 import numpy as np
 from scipy import linalg
 
+from configs import base
 from data import splits as splits_lib
 import errors
 from eval import common
 from eval import generate as generate_lib
 from eval import report
 import nets
+from train import evaluator as evaluator_lib
+from train import losses
+from train import metrics
 from train import trainer
 
 FLAGS = flags.FLAGS
@@ -44,10 +46,9 @@ class Judge:
           f'{judge_dir}/config.json: data.pixel_range='
           f'{tuple(self.config.data.pixel_range)}; the judge must see the '
           "GAN's (-1, 1) pixels")
-    self.evaluate = trainer.Evaluator(trainer.softmax_xent,
-                                      self.config.eval.batch_size)
-    variables = {'params': self.state.params,
-                 'batch_stats': self.state.batch_stats}
+    self.evaluate = evaluator_lib.Evaluator(losses.softmax_xent,
+                                            self.config.eval.batch_size)
+    variables = self.state.variables()
 
     def features(x):
       _, inter = self.model.apply(
@@ -74,11 +75,9 @@ def frechet_distance(f1, f2):
 
 def cas(judge, x, y, workdir, epochs, seed):
   """Test accuracy on real test images of the Table-2 CNN trained on (x, y)."""
-  config = ml_collections.ConfigDict(judge.config.to_dict())
-  config.seed = seed
-  config.model = ml_collections.ConfigDict({'name': 'base', 'dropout': 0.5})
-  config.train.epochs = epochs
-  config.train.progress = False
+  config = base.derive(judge.config, seed=seed,
+                       model={'name': 'base', 'dropout': 0.5},
+                       **{'train.epochs': epochs, 'train.progress': False})
   s = judge.splits
   splits = splits_lib.Splits(x, y, s.x_test, s.y_test, s.x_test, s.y_test)
   state, _ = trainer.fit(config, workdir, nets.get_model(config.model), splits)
@@ -95,7 +94,7 @@ def score_run(judge, workdir, per_class, bn_modes, cas_epochs, seed):
     per_label = [judge.evaluate(judge.state, x[y == c], y[y == c])['accuracy']
                  for c in range(10)]
     row = {'run': os.path.basename(os.path.normpath(workdir)), 'bn': bn,
-           'epochs': len(_history(workdir)),
+           'epochs': len(metrics.read_history(workdir)),
            'class_consistency': float(np.mean(per_label)),
            'worst_class': int(np.argmin(per_label)),
            'worst_class_acc': float(np.min(per_label)),
@@ -111,11 +110,6 @@ def score_run(judge, workdir, per_class, bn_modes, cas_epochs, seed):
   return rows
 
 
-def _history(workdir):
-  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
-    return [line for line in f if line.strip()]
-
-
 def real_row(judge, n=10000):
   """The floor: judge accuracy and Frechet distance of real train vs test."""
   s = judge.splits
@@ -126,16 +120,13 @@ def real_row(judge, n=10000):
               judge.features(s.x_train[:n]), judge.features(s.x_test))}
 
 
+@common.cli
 def main(_):
-  try:
-    judge = Judge(FLAGS.judge)
-    rows = [real_row(judge)]
-    for workdir in FLAGS.workdirs:
-      rows += score_run(judge, workdir, FLAGS.per_class, FLAGS.bn_modes,
-                        FLAGS.cas_epochs, FLAGS.seed)
-  except errors.UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
+  judge = Judge(FLAGS.judge)
+  rows = [real_row(judge)]
+  for workdir in FLAGS.workdirs:
+    rows += score_run(judge, workdir, FLAGS.per_class, FLAGS.bn_modes,
+                      FLAGS.cas_epochs, FLAGS.seed)
   columns = ['run', 'bn', 'epochs', 'class_consistency', 'worst_class',
              'worst_class_acc', 'frechet_distance', 'cas']
   print(report.write_table(
@@ -145,8 +136,8 @@ def main(_):
              f'per label, sampling seed {FLAGS.seed}; Frechet distance on its '
              '128-d penultimate features vs the 10k real test images; CAS: '
              f'the Table-2 CNN trained {FLAGS.cas_epochs} epochs on the '
-             'samples only, accuracy on the real test images. Machine: '
-             f'{jax.devices()[0].device_kind}, {os.cpu_count()} cores.']))
+             'samples only, accuracy on the real test images. '
+             f'{metrics.machine_note()}']))
 
 
 if __name__ == '__main__':

@@ -8,14 +8,15 @@ running averages (for checking that eval-mode samples are not degraded).
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
 import jax
 import numpy as np
+from PIL import Image
 
 import errors
+from eval import common
 from train import checkpoint
 from train import gan
 from train import workdir as workdir_lib
@@ -39,12 +40,45 @@ def load_generator(workdir):
   return config, restored[0]['generator']
 
 
+def check_labels(labels, num_classes=10):
+  labels = np.asarray(labels)
+  bad = labels[(labels < 0) | (labels >= num_classes)]
+  if bad.size:
+    raise errors.ConfigError(
+        f'labels {sorted(set(bad.tolist()))}: outside 0-{num_classes - 1}')
+  return labels.astype(np.int32)
+
+
+def grid_inputs(seed, z_dim, per_class=10, num_classes=10):
+  """A fixed (z, labels) grid: row c holds `per_class` samples of class c."""
+  labels = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
+  z = jax.random.normal(jax.random.PRNGKey(seed), (len(labels), z_dim))
+  return z, labels
+
+
+def grid_image(images, rows):
+  """[rows*cols, H, W, 1] in [-1, 1] -> one [rows*H, cols*W] image in [0, 1]."""
+  images = np.asarray(images)[..., 0]
+  n, h, w = images.shape
+  cols = n // rows
+  tiled = images[:rows * cols].reshape(rows, cols, h, w).transpose(0, 2, 1, 3)
+  return np.clip((tiled.reshape(rows * h, cols * w) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def save_grid(path, images, rows):
+  """Writes the images as a PNG grid (one row per class) and returns it."""
+  grid = grid_image(images, rows)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  Image.fromarray(np.round(grid * 255).astype(np.uint8)).save(path)
+  return grid
+
+
 def generate(config, state, per_class, labels=range(10), seed=0, bn='running'):
   """float32 images [len(labels)*per_class, 28, 28, 1] in [-1, 1] and labels.
 
   Batches mix the labels (as in training), which matters for bn='batch'.
   """
-  labels = gan.check_labels(list(labels))
+  labels = check_labels(list(labels))
   if per_class < 0:
     raise errors.ConfigError(f'per_class={per_class}: must be >= 0')
   y = np.repeat(labels, per_class).astype(np.int32)
@@ -64,29 +98,28 @@ def to_uint8(x):
   return np.round((np.clip(x[..., 0], -1, 1) + 1) * 127.5).astype(np.uint8)
 
 
+@common.cli
 def main(_):
-  if not FLAGS.workdir:
-    raise app.UsageError('--workdir is required')
+  config, state = load_generator(FLAGS.workdir)
   try:
-    config, state = load_generator(FLAGS.workdir)
     labels = [int(c) for c in FLAGS.labels]
-    x, y = generate(config, state, FLAGS.per_class, labels, FLAGS.seed, FLAGS.bn)
-    grid_x, _ = generate(config, state, FLAGS.grid_per_class, labels, FLAGS.seed,
-                         FLAGS.bn)
-  except (errors.UserError, ValueError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
+  except ValueError as e:
+    raise errors.ConfigError(f'--labels={",".join(FLAGS.labels)}: {e}') from e
+  x, y = generate(config, state, FLAGS.per_class, labels, FLAGS.seed, FLAGS.bn)
+  grid_x, _ = generate(config, state, FLAGS.grid_per_class, labels, FLAGS.seed,
+                       FLAGS.bn)
   out = os.path.join(FLAGS.workdir, FLAGS.out)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   np.savez_compressed(out, x=to_uint8(x), y=y)
   # generate() returns images class by class: row r of the grid is labels[r].
   png = os.path.splitext(out)[0] + '_grid.png'
-  gan.save_grid(png, grid_x, rows=len(labels))
+  save_grid(png, grid_x, rows=len(labels))
   print(f'wrote {len(y)} images to {out}, grid {png}')
 
 
 if __name__ == '__main__':
   flags.DEFINE_string('workdir', None, 'GAN run directory written by main.py.')
+  flags.mark_flag_as_required('workdir')
   flags.DEFINE_integer('per_class', 1000, 'Images per label.')
   flags.DEFINE_list('labels', [str(c) for c in range(10)], 'Labels to generate.')
   flags.DEFINE_string('out', 'synthetic.npz', 'Output .npz (relative: in workdir).')

@@ -9,7 +9,6 @@ to the activation comes from jax.grad without a second forward definition.
 
 import functools
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -17,14 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import errors
 from eval import common
 
 FLAGS = flags.FLAGS
-
-
-def _variables(state):
-  return {'params': state.params, 'batch_stats': state.batch_stats}
 
 
 @functools.partial(jax.jit, static_argnames=('model', 'layer'))
@@ -123,7 +117,7 @@ def plot(path, images, cams, titles, channel_weights):
 def explain_run(workdir, out, num=6, which='final'):
   """Writes the Grad-CAM / channel-attention figure of the run in workdir."""
   config, model, state, splits = common.load_run(workdir, which)
-  variables = _variables(state)
+  variables = state.variables()
   x, y = splits.x_test, splits.y_test
   idx = pick_examples(y, num)
   cams = gradcam(model, variables, jnp.asarray(x[idx]), jnp.asarray(y[idx]))
@@ -136,18 +130,15 @@ def explain_run(workdir, out, num=6, which='final'):
   return out
 
 
+@common.cli
 def main(_):
   out = FLAGS.out or os.path.join(FLAGS.workdir, 'gradcam.png')
-  try:
-    explain_run(FLAGS.workdir, out, FLAGS.num, FLAGS.which)
-  except errors.UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
+  explain_run(FLAGS.workdir, out, FLAGS.num, FLAGS.which)
   print(out)
 
 
 if __name__ == '__main__':
-  # Defined here, not at import, since train.spectrogram imports this module
+  # Defined here, not at import, since experiments.spectrogram imports this module
   # under main.py, which owns --workdir.
   flags.DEFINE_string('workdir', None, 'Run directory written by main.py.')
   flags.DEFINE_string('out', None, 'PNG (default <workdir>/gradcam.png).')

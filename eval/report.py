@@ -87,3 +87,25 @@ def plot_curves(histories, path, title=''):
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path, dpi=110)
   plt.close(fig)
+
+
+def plot_accuracy_vs_d(table, path):
+  """Approach A's test accuracy against d per split, baseline dashed (Figure 2)."""
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for i, split in enumerate(sorted({r['split'] for r in table})):
+    color = f'C{i}'
+    a = sorted((r['d'], r['mean_accuracy']) for r in table
+               if r['split'] == split and r['d'] != '')
+    if a:
+      ax.plot(*zip(*a), marker='o', color=color, label=f'Approach A ({split})')
+    for r in table:
+      if r['split'] == split and r['approach'] == 'baseline':
+        ax.axhline(r['mean_accuracy'], color=color, linestyle='--',
+                   label=f'baseline ({split})')
+  ax.set_xlabel('bottleneck d')
+  ax.set_ylabel('test accuracy')
+  ax.set_title('Figure 2: accuracy vs autoencoder bottleneck')
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

@@ -1,6 +1,6 @@
 """Conditional DCGAN (the seed's Table 4): label-conditioned generator and critic.
 
-Both take `inputs = (a, labels)` so that `trainer.create_train_state` can
+Both take `inputs = (a, labels)` so that `train.state.create_train_state` can
 initialise them from one sample like every other model.
 """
 

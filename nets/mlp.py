@@ -1,4 +1,4 @@
-"""MLPs and autoencoders of the FSDD MFCC study (issue 3), and the scanned
+"""MLPs and autoencoders of the FSDD MFCC study (Problem 1), and the scanned
 utterance embedding of Approach B."""
 
 import functools

@@ -76,8 +76,11 @@ def _no_progress_bars(monkeypatch):
   monkeypatch.setenv('TQDM_DISABLE', '1')
 
 
-def tiny_attention_config(data_dir, **train):
-  """The real 4A config shrunk to the fake data: 20/class train, 5/class test."""
+def tiny_attention_config(data_dir, **fields):
+  """The real 4A config shrunk to the fake data: 20/class train, 5/class test.
+
+  `fields` are train or opt fields (learning_rate=0.0, patience=2, ...).
+  """
   from configs import attention_mnist  # pylint: disable=g-import-not-at-top
   config = attention_mnist.get_config()
   config.data.dir = str(data_dir)
@@ -85,5 +88,9 @@ def tiny_attention_config(data_dir, **train):
   config.data.test_per_class = 5
   config.data.allow_download = False
   config.train.progress = False
-  config.train.update(train)
+  for k, v in fields.items():
+    group = config.opt if k in config.opt else config.train
+    if k not in group:
+      raise KeyError(f'{k}: neither a train nor an opt field')
+    group[k] = v
   return config

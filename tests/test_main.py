@@ -10,6 +10,7 @@ import time
 
 import jax
 import numpy as np
+import pytest
 
 import data
 from eval import common
@@ -36,11 +37,20 @@ def _tiny_flags(data_dir):
           '--config.data.train_per_class=20', '--config.data.test_per_class=5']
 
 
-def test_unknown_config_key_fails(tmp_path):
-  r = _main('--config.train.epoch=3', workdir=tmp_path)
-  assert r.returncode != 0
-  assert 'epoch' in r.stderr and 'epochs' in r.stderr  # "did you mean"
-  assert not (tmp_path / 'config.json').exists()
+@pytest.mark.parametrize('args,expected', [
+    (['--config.train.epoch=3'],
+     "error: --config: unknown field 'epoch'. Did you mean \"epochs\""),
+    (['--config=configs/gan_300.py:nonsense'],
+     "error: config argument 'nonsense': unknown; choices: smoke"),
+    (['--config=configs/nope.py'],
+     'error: configs/nope.py: cannot load the config file'),
+])
+def test_config_mistakes_are_one_line(tmp_path, args, expected):
+  r = _main(*args, workdir=tmp_path / 'w')
+  assert r.returncode == 1
+  assert r.stderr.strip().splitlines()[-1].startswith(expected), r.stderr
+  assert 'Traceback' not in r.stderr
+  assert not (tmp_path / 'w').exists()
 
 
 def test_unknown_model_is_one_line_error(fake_mnist_dir, tmp_path):

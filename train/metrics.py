@@ -1,4 +1,5 @@
-"""Per-epoch history: `metrics.jsonl` plus TensorBoard event files."""
+"""What a run writes: per-epoch `metrics.jsonl` and TensorBoard events,
+`results.json`, and the machine note every report carries."""
 
 import json
 import os
@@ -34,6 +35,10 @@ class MetricWriter:
         self.tb.add_scalar(k, v, row['epoch'])
     self.tb.flush()
 
+  def image(self, name, image_HxW, epoch):
+    if self.enabled:
+      self.tb.add_image(name, image_HxW, epoch, dataformats='HW')
+
   def close(self):
     if self.enabled:
       self.tb.close()
@@ -42,3 +47,20 @@ class MetricWriter:
 def read_history(workdir):
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+def run_summary(run):
+  """The results.json fields every experiment reports about its training."""
+  return {k: run[k] for k in ('train_time_s', 'compile_time_s', 'epochs_run',
+                              'device')}
+
+
+def write_results(workdir, results):
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, 'results.json'), 'w') as f:
+      json.dump(results, f, indent=2)
+
+
+def machine_note():
+  """'Machine: <device kind>, <n> cores.' for the notes under every table."""
+  return f'Machine: {jax.devices()[0].device_kind}, {os.cpu_count()} cores.'

@@ -8,7 +8,7 @@ from eval import gan_quality
 from eval import generate
 from tests.train.test_gan import compile_cache  # pylint: disable=unused-import
 from tests.train.test_gan import tiny_config
-from train import gan
+from experiments import gan
 
 
 @pytest.fixture(scope='module')

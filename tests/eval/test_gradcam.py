@@ -10,6 +10,9 @@ import optax
 
 from eval import gradcam
 import nets
+from train import evaluator
+from train import losses
+from train import state as state_lib
 from train import trainer
 
 
@@ -48,11 +51,11 @@ def test_gradcam_is_higher_where_the_class_evidence_is():
   model = _model('lenet')
   x, y = blob_images(64)
   x, y = jnp.asarray(x), jnp.asarray(y)
-  state = trainer.create_train_state(model, optax.adam(3e-3),
+  state = state_lib.create_train_state(model, optax.adam(3e-3),
                                      jax.random.PRNGKey(0), x[:1])
-  sums = trainer.zero_sums(state, trainer.softmax_xent, x, y)
+  sums = evaluator.zero_sums(state, losses.softmax_xent, x, y)
   step = jax.jit(functools.partial(trainer.train_step,
-                                   loss_fn=trainer.softmax_xent))
+                                   loss_fn=losses.softmax_xent))
   for i in range(60):
     state, sums = step(state, sums, x, y, jnp.arange(16) + 16 * (i % 4))
   v = {'params': state.params, 'batch_stats': state.batch_stats}

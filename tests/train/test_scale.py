@@ -13,7 +13,7 @@ import data
 import errors
 import nets
 from tests.conftest import tiny_attention_config
-from train import supervised
+from experiments import supervised
 from train import trainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -25,11 +25,11 @@ def _leaves(state):
 
 def test_vmapped_seeds_equal_sequential_runs(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=2)
-  config.seeds = 2
+  config.replicas = 2
   model, splits = nets.get_model(config.model), data.get_dataset(config.data)
   together, run = trainer.fit(config, str(tmp_path / 'all'), model, splits)
   assert len(run['history'][-1]['val_accuracy_per_seed']) == 2
-  config.seeds = 1
+  config.replicas = 1
   for i, seed in enumerate((config.seed, config.seed + 1)):
     config.seed = seed
     alone, run_i = trainer.fit(config, str(tmp_path / f's{seed}'), model, splits)
@@ -43,9 +43,9 @@ def test_vmapped_seeds_equal_sequential_runs(fake_mnist_dir, tmp_path):
 
 def test_seeds_results_report_each_seed(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
-  config.seeds = 2
+  config.replicas = 2
   result = supervised.train_and_evaluate(config, str(tmp_path))
-  assert result['seeds'] == [4, 5] and result['params'] == 225_034
+  assert result['replicas'] == [4, 5] and result['params'] == 225_034
   assert len(result['test_accuracy_per_seed']) == 2
   assert result['test_accuracy'] == pytest.approx(
       np.mean(result['test_accuracy_per_seed']))
@@ -53,8 +53,8 @@ def test_seeds_results_report_each_seed(fake_mnist_dir, tmp_path):
 
 def test_zero_seeds_is_config_error(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
-  config.seeds = 0
-  with pytest.raises(errors.ConfigError, match='seeds=0'):
+  config.replicas = 0
+  with pytest.raises(errors.ConfigError, match='replicas=0'):
     supervised.train_and_evaluate(config, str(tmp_path))
 
 

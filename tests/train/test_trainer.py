@@ -10,10 +10,14 @@ import data
 import errors
 from eval import common
 from eval import evaluate
+from experiments import supervised
 import nets
 from tests.conftest import tiny_attention_config
 from train import checkpoint
-from train import supervised
+from train import evaluator
+from train import losses
+from train import optim
+from train import state as state_lib
 from train import trainer
 
 
@@ -62,8 +66,8 @@ def test_checkpoint_round_trip(fake_mnist_dir, tmp_path):
   model = nets.get_model(config.model)
   x = np.zeros((1, 28, 28, 1), np.float32)
   restored = common.restore_state(str(tmp_path), config, model, x, 'latest')
-  template = trainer.create_train_state(
-      model, trainer.make_optimizer(config.train), jax.random.PRNGKey(9), x)
+  template = state_lib.create_train_state(
+      model, optim.make_optimizer(config.opt), jax.random.PRNGKey(9), x)
   assert int(restored.step) == 7  # 200 images / 32 -> 7 steps
   assert any(not np.array_equal(p, q) for p, q in
              zip(_params(restored), _params(template)))
@@ -84,8 +88,8 @@ def test_checkpoint_of_other_model_is_refused(fake_mnist_dir, tmp_path):
 def test_resume_with_other_config_is_refused(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
   supervised.train_and_evaluate(config, str(tmp_path))
-  config.train.learning_rate = 0.01
-  with pytest.raises(errors.ConfigError, match='train.learning_rate: 0.001 -> 0.01'):
+  config.opt.learning_rate = 0.01
+  with pytest.raises(errors.ConfigError, match='opt.learning_rate: 0.001 -> 0.01'):
     supervised.train_and_evaluate(config, str(tmp_path))
   config.force = True
   supervised.train_and_evaluate(config, str(tmp_path))
@@ -103,7 +107,7 @@ def test_early_stopping_restores_best(fake_mnist_dir, tmp_path):
 def test_plateau_reduces_learning_rate(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=5, learning_rate=0.0,
                                  plateau_factor=0.5, plateau_patience=1)
-  config.train.learning_rate = 1e-9  # too small to change val_loss much
+  config.opt.learning_rate = 1e-9  # too small to change val_loss much
   config.train.monitor = 'train_accuracy'  # constant: never improves
   _, run = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
                        data.get_dataset(config.data))
@@ -131,7 +135,7 @@ def test_evaluator_keeps_last_partial_batch(fake_mnist_dir, tmp_path):
                          data.get_dataset(config.data))
   x = np.random.default_rng(0).random((23, 28, 28, 1)).astype(np.float32)
   y = np.arange(23) % 10
-  by7 = trainer.Evaluator(trainer.softmax_xent, 7)(state, x, y)
-  by23 = trainer.Evaluator(trainer.softmax_xent, 23)(state, x, y)
+  by7 = evaluator.Evaluator(losses.softmax_xent, 7)(state, x, y)
+  by23 = evaluator.Evaluator(losses.softmax_xent, 23)(state, x, y)
   assert by7['loss'] == pytest.approx(by23['loss'], rel=1e-5)
   assert by7['accuracy'] == pytest.approx(by23['accuracy'])

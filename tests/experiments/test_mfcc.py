@@ -1,4 +1,4 @@
-"""Issue 3 experiment: pair/merger data, and a smoke run of every approach."""
+"""The MFCC experiment (Problem 1): pair/merger data, and a smoke run of every approach."""
 
 import csv
 import json
@@ -9,7 +9,7 @@ import pytest
 
 from configs import mfcc_fsdd
 import errors
-from train import mfcc
+from experiments import mfcc
 
 
 def test_frame_pairs_and_merger_examples():
@@ -33,7 +33,7 @@ def test_unknown_approach_is_config_error(tmp_path):
   config.splits = ('random', 'by_mood')
   with pytest.raises(errors.ConfigError, match='by_mood'):
     mfcc.run(config, str(tmp_path))
-  with pytest.raises(ValueError, match='unknown variant'):
+  with pytest.raises(errors.ConfigError, match='unknown'):
     mfcc_fsdd.get_config('approach_c')
 
 

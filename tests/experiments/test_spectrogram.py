@@ -11,8 +11,8 @@ import pytest
 from configs import spectrogram_cnn
 import data
 import errors
+import experiments
 import nets
-import train
 from train import trainer
 
 
@@ -29,7 +29,7 @@ def test_sweep_writes_table13_curves_and_gradcam(fake_fsdd, tmp_path):
   config = small_config(fake_fsdd, tmp_path)
   config.sweep.models = ('lenet', 'lenet_hybrid')
   workdir = str(tmp_path / 'run')
-  rows = train.run(config, workdir)
+  rows = experiments.run(config, workdir)
   assert [r['model'] for r in rows] == ['lenet', 'lenet_hybrid']
   with open(os.path.join(workdir, 'table13.csv')) as f:
     table = list(csv.DictReader(f))
@@ -70,6 +70,6 @@ def test_config_variants():
   assert (c.model.name, c.data.split, c.model.dtype) == (
       'lenet_cbam', 'speaker', 'bfloat16')
   assert spectrogram_cnn.get_config('sweep').experiment == 'spectrogram'
-  with pytest.raises(ValueError, match='unknown variant'):
+  with pytest.raises(errors.ConfigError, match='unknown'):
     spectrogram_cnn.get_config('lenet5')
   assert jax.numpy.dtype(c.model.dtype) == jax.numpy.bfloat16

@@ -4,7 +4,8 @@ import os
 
 from eval import gradcam
 from eval import report
-from train import sweep
+from experiments import sweep
+from train import metrics
 
 # The seed's Table 13 (one run each on a T4 GPU): test accuracy, train time s.
 SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
@@ -12,7 +13,7 @@ SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
 
 
 def run(config, workdir):
-  """Trains sweep.models x sweep.seeds runs under `workdir`/<model>/seed<k>."""
+  """Trains sweep.models x seeds runs under `workdir`/<model>/seed<k>."""
   results, histories = sweep.run_models(
       config, workdir,
       override=lambda cfg, name: setattr(cfg.train, 'l2', config.sweep.l2[name]),
@@ -33,18 +34,17 @@ def run(config, workdir):
         's/epoch': f'{sum(times) / sum(epochs):.1f}',
         'seed accuracy': seed_acc, 'seed time s (T4)': seed_time,
     })
-  first = results[config.sweep.models[0]][0]
-  seeds = f'seed {config.seed}' if config.sweep.seeds == 1 else (
-      f'seeds {config.seed}..{config.seed + config.sweep.seeds - 1}')
+  seeds = f'seed {config.seed}' if config.seeds == 1 else (
+      f'seeds {config.seed}..{config.seed + config.seeds - 1}')
   table = report.write_table(
       rows, os.path.join(workdir, 'table13'),
       title=f'Table 13: spectrogram CNNs on FSDD ({config.data.split} split)',
       notes=[f'{seeds} (split seed {config.data.split_seed}), at most '
              f'{config.train.epochs} epochs with early stopping (patience '
              f'{config.train.patience}, best val loss restored), batch '
-             f'{config.train.batch_size}, {config.model.dtype}, device: '
-             f'{first["device"]} ({os.cpu_count()} cores). Train time '
-             'excludes compilation; "epochs" is epochs run per seed.'])
+             f'{config.train.batch_size}, {config.model.dtype}. '
+             f'{metrics.machine_note()} Train time excludes compilation; '
+             '"epochs" is epochs run per seed.'])
   report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
                      title=f'Problem 4B, {config.data.split} split ({seeds})')
   print(table)

@@ -4,7 +4,8 @@ import os
 
 from eval import attention_maps
 from eval import report
-from train import sweep
+from experiments import sweep
+from train import metrics
 
 # The study's single-run test accuracies (its Table 10), shown for comparison.
 STUDY_ACCURACY = {'base': 0.9810, 'spatial': 0.9790, 'self_attention': 0.9820,
@@ -17,7 +18,7 @@ def _maps(run_dir, name, workdir):
 
 
 def run(config, workdir):
-  """Trains sweep.models x sweep.seeds; writes Table 10, curves and maps."""
+  """Trains sweep.models x seeds; writes Table 10, curves and maps."""
   per_model, histories = sweep.run_models(
       config, workdir, after_first=lambda d, n: _maps(d, n, workdir))
 
@@ -36,14 +37,13 @@ def run(config, workdir):
         'compile s': f'{results[0]["compile_time_s"]:.1f}',
         'study accuracy': STUDY_ACCURACY.get(name, ''),
     })
-  device = per_model[config.sweep.models[0]][0]['device']
   table = report.write_table(
       rows, os.path.join(workdir, 'table10'),
       title='Table 10: attention on Reduced MNIST (5000 train / 1000 test)',
-      notes=[f'{config.sweep.seeds} seeds (seed {config.seed}..'
-             f'{config.seed + config.sweep.seeds - 1}), {config.train.epochs} '
-             f'epochs, batch {config.train.batch_size}, device: {device}. '
-             'Train time excludes compilation.'])
+      notes=[f'{config.seeds} seeds (seed {config.seed}..'
+             f'{config.seed + config.seeds - 1}), {config.train.epochs} '
+             f'epochs, batch {config.train.batch_size}. '
+             f'{metrics.machine_note()} Train time excludes compilation.'])
   report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
                      title=f'Problem 4A (seed {config.seed})')
   print(table)

@@ -3,13 +3,13 @@
 import csv
 
 from tests.conftest import tiny_attention_config
-from train import attention_sweep
+from experiments import attention_sweep
 
 
 def test_sweep_writes_table_curves_and_maps(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
   config.sweep.models = ('base', 'se')
-  config.sweep.seeds = 2
+  config.seeds = 2
   rows = attention_sweep.run(config, str(tmp_path))
   assert [r['model'] for r in rows] == ['base', 'se']
   table = list(csv.DictReader(open(tmp_path / 'table10.csv')))

@@ -3,14 +3,19 @@
 import os
 
 from absl import logging
-import ml_collections
 
+from configs import base
+from experiments import supervised
 from train import metrics
-from train import supervised
+
+
+def seed_range(config):
+  """The seeds a driver trains one after another: seed .. seed + seeds - 1."""
+  return range(config.seed, config.seed + config.seeds)
 
 
 def run_models(config, workdir, override=None, after_first=None):
-  """Trains sweep.models x sweep.seeds runs under `workdir`/<model>/seed<k>.
+  """Trains sweep.models x config.seeds runs under `workdir`/<model>/seed<k>.
 
   override(cfg, name) may adjust each run's config; after_first(run_dir,
   name) is called after each model's first seed (figures). Returns
@@ -20,16 +25,16 @@ def run_models(config, workdir, override=None, after_first=None):
   """
   results, histories = {}, {}
   for name in config.sweep.models:
-    for s in range(config.sweep.seeds):
-      cfg = ml_collections.ConfigDict(config.to_dict())
-      cfg.experiment, cfg.model.name, cfg.seed = 'supervised', name, config.seed + s
+    for seed in seed_range(config):
+      cfg = base.derive(config, experiment='supervised', seed=seed, seeds=1,
+                        **{'model.name': name})
       if override:
         override(cfg, name)
-      run_dir = os.path.join(workdir, name, f'seed{cfg.seed}')
+      run_dir = os.path.join(workdir, name, f'seed{seed}')
       result = supervised.train_and_evaluate(cfg, run_dir)
-      logging.info('%s seed %d: %s', name, cfg.seed, result)
+      logging.info('%s seed %d: %s', name, seed, result)
       results.setdefault(name, []).append(result)
-      if s == 0:
+      if seed == config.seed:
         histories[name] = metrics.read_history(run_dir)
         if after_first:
           after_first(run_dir, name)

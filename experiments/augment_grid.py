@@ -2,7 +2,7 @@
 Tables 5 and 6).
 
 Every cell (real per class, generated per class) trains the Table-2 CNN with
-`trainer.fit`, one run per seed (grid.seeds), on the cell's real Reduced-MNIST
+`trainer.fit`, one run per seed (config.seeds), on the cell's real Reduced-MNIST
 images plus generated ones, and tests on the same MNIST test images
 (data.test_per_class) in every cell. Generated images are augmentations of the
 cell's real images (Table 3) or, with grid.synthetic naming an
@@ -22,18 +22,20 @@ import time
 
 from absl import logging
 import jax
-import ml_collections
 import numpy as np
 from scipy import stats
 
+from configs import base
 import data
-import errors
-import nets
 from data import augment
 from data import synthetic as synthetic_lib
+import errors
 from eval import augment_figure
 from eval import report
-from train import supervised
+from experiments import supervised
+from experiments import sweep
+import nets
+from train import metrics
 from train import trainer
 from train import workdir as workdir_lib
 
@@ -64,28 +66,26 @@ def check_grid(config):
     raise errors.ConfigError(
         f'grid.generated_per_class={tuple(g.generated_per_class)}: need '
         'values >= 0')
-  if g.seeds < 1:
-    raise errors.ConfigError(f'grid.seeds={g.seeds}: must be >= 1')
+  if config.seeds < 1:
+    raise errors.ConfigError(f'seeds={config.seeds}: must be >= 1')
   if g.table not in STUDIES:
     raise errors.ConfigError(f'grid.table={g.table!r}: one of {sorted(STUDIES)}')
   if g.augmented_per_class < 0:
     raise errors.ConfigError(
         f'grid.augmented_per_class={g.augmented_per_class}: must be >= 0')
-  if config.get('seeds', 1) != 1:
+  if config.replicas != 1:
     # fit's vmapped replicas ran 3.5x slower per epoch than one seed on the
     # 2-core CPU, so the grid trains its seeds one after another.
     raise errors.ConfigError(
-        f'seeds={config.seeds}: the grid runs one seed per fit; set '
-        'grid.seeds instead')
+        f'replicas={config.replicas}: the grid runs one seed per fit; set '
+        'seeds instead')
 
 
 def real_splits(config, real):
   """Splits with `real` train images per class plus grid.augmented_per_class
   augmentations of them (the cell's real part)."""
-  cfg = ml_collections.ConfigDict(config.data.to_dict())
-  cfg.train_per_class = real
   try:
-    splits = data.get_dataset(cfg)
+    splits = data.get_dataset(base.derive(config.data, train_per_class=real))
   except errors.ConfigError as e:
     raise errors.ConfigError(
         f'grid.real_per_class={tuple(config.grid.real_per_class)}: {e}') from e
@@ -144,27 +144,21 @@ def run_config(config, real, gen, seed):
   So a run's config.json does not depend on the rest of the grid, and a grid
   with more seeds or cells reuses the runs it shares with an earlier one.
   """
-  run_cfg = ml_collections.ConfigDict(config.to_dict())
-  run_cfg.seed = seed
-  run_cfg.data.train_per_class = real
-  run_cfg.grid.real_per_class = (real,)
-  run_cfg.grid.generated_per_class = (gen,)
-  run_cfg.grid.seeds = 1
-  return run_cfg
+  return base.derive(config, seed=seed, seeds=1, **{
+      'data.train_per_class': real, 'grid.real_per_class': (real,),
+      'grid.generated_per_class': (gen,)})
 
 
 def train_cell(run_cfg, run_dir, splits):
   """Trains one seed of one cell; writes and returns its results dict."""
   state, run = trainer.fit(run_cfg, run_dir, nets.get_model(run_cfg.model),
                            splits)
-  evaluate = trainer.Evaluator(trainer.LOSSES[run_cfg.train.loss],
-                               run_cfg.eval.batch_size)
   results = {
       'seed': run_cfg.seed, 'train_images': len(splits.x_train),
-      **evaluate(state, splits.x_test, splits.y_test, 'test_'),
-      **supervised.run_summary(run),
+      **supervised.test_metrics(run_cfg, state, splits),
+      **metrics.run_summary(run),
   }
-  supervised.write_results(run_dir, results)
+  metrics.write_results(run_dir, results)
   return results
 
 
@@ -211,19 +205,19 @@ def source_note(g, augment_cfg):
 def write_tables(rows, config, workdir, total_s):
   """table<N> (long, with the study's numbers) and table<N>_grid (real x gen)."""
   tc, name = config.train, config.grid.table
-  seeds = list(range(config.seed, config.seed + config.grid.seeds))
+  seeds = list(sweep.seed_range(config))
   notes = (
       source_note(config.grid, config.augment),
       f'Test accuracy on {config.data.test_per_class}/class MNIST test images '
       f'(the same in every cell; also the per-epoch validation set, as in the study, but no '
       f'early stopping or epoch selection uses it). Table-2 CNN (dropout '
-      f'{config.model.dropout}), Adam {tc.learning_rate}, {tc.epochs} epochs, '
+      f'{config.model.dropout}), Adam {config.opt.learning_rate}, {tc.epochs} epochs, '
       f'batch {tc.batch_size}; seeds {seeds} vary init, dropout and shuffling; '
       f'the data of a cell is fixed (grid.data_seed={config.grid.data_seed}). '
       'mean ± sample std over seeds; 95% CI half-width by Student t; p: Welch t-test against the '
       'same real size with 0 generated. Study: the seed\'s single-run numbers.',
-      f'Machine: {jax.devices()[0].device_kind} ({os.cpu_count()} cores); '
-      f'this invocation of the grid took {total_s / 60:.1f} min.',
+      f'{metrics.machine_note()} This invocation of the grid took '
+      f'{total_s / 60:.1f} min.',
   )
   columns = ['real/class', 'generated/class', 'train images', 'accuracy',
              '95% CI', 'n', 'per seed', 'study (1 run)', 'vs 0 generated',
@@ -255,7 +249,7 @@ def collect(config, workdir):
   for real in g.real_per_class:
     for gen in g.generated_per_class:
       runs = []
-      for seed in range(config.seed, config.seed + g.seeds):
+      for seed in sweep.seed_range(config):
         path = os.path.join(_run_dir(workdir, real, gen, seed), 'results.json')
         if os.path.exists(path):
           with open(path) as f:
@@ -294,7 +288,7 @@ def run(config, workdir):
   reals = {real: real_splits(config, real) for real in g.real_per_class}
   workdir_lib.record_config(config, workdir)
   t0 = time.perf_counter()
-  for seed in range(config.seed, config.seed + g.seeds):
+  for seed in sweep.seed_range(config):
     for real, real_data in reals.items():
       for gen in g.generated_per_class:
         run_dir = _run_dir(workdir, real, gen, seed)

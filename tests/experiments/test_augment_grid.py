@@ -6,23 +6,24 @@ import os
 import numpy as np
 import pytest
 
-import errors
-import train
 from configs import augment_grid as grid_config
+from configs import base
 from data import augment
+import errors
 from eval import augment_figure
-from train import augment_grid
+import experiments
+from experiments import augment_grid
 from train import trainer
 
 
-def _config(data_root, **grid):
+def _config(data_root, seeds=2, **grid):
   config = grid_config.get_config()
   config.data.dir = str(data_root)
   config.data.allow_download = False
   config.data.test_per_class = 10
   config.grid.real_per_class = (5,)
   config.grid.generated_per_class = (0, 5)
-  config.grid.seeds = 2
+  config.seeds = seeds
   config.train.epochs = 1
   config.train.batch_size = 16
   config.grid.update(grid)
@@ -57,7 +58,7 @@ def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
   monkeypatch.setattr(augment_figure, 'plot_augmentations',
                       lambda image, cfg, path: figures.append(path))
   workdir = str(tmp_path / 'grid')
-  rows = train.run(_config(fake_mnist_dir), workdir)
+  rows = experiments.run(_config(fake_mnist_dir), workdir)
   assert [(r['real/class'], r['generated/class'], r['n']) for r in rows] == [
       (5, 0, 2), (5, 5, 2)]
   assert rows[1]['train images'] == 100 and rows[1]['vs 0 generated']
@@ -72,16 +73,16 @@ def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
 
   # Finished runs are read back, not trained again, also by a smaller grid.
   monkeypatch.setattr(trainer, 'fit', lambda *a: pytest.fail('retrained'))
-  again = train.run(_config(fake_mnist_dir), workdir)
+  again = experiments.run(_config(fake_mnist_dir), workdir)
   assert [r['accuracy'] for r in again] == [r['accuracy'] for r in rows]
-  one_seed = train.run(_config(fake_mnist_dir, seeds=1), workdir)
+  one_seed = experiments.run(_config(fake_mnist_dir, seeds=1), workdir)
   assert [r['n'] for r in one_seed] == [1, 1]
 
 
 @pytest.mark.parametrize('change,match', [
     ({'grid.real_per_class': (5, 31)}, r'grid\.real_per_class=\(5, 31\).*only 30'),
     ({'grid.generated_per_class': (0, -1)}, r'grid\.generated_per_class'),
-    ({'grid.seeds': 0}, r'grid\.seeds=0'),
+    ({'seeds': 0}, r'seeds=0'),
     ({'grid.table': '4'}, r'grid\.table=.4.'),
     ({'grid.augmented_per_class': -1}, r'grid\.augmented_per_class=-1'),
     ({'augment.strength': -0.5}, r'augment\.strength=-0\.5'),
@@ -91,12 +92,10 @@ def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
 def test_bad_config_errors_and_writes_nothing(fake_mnist_dir, tmp_path,
                                               change, match):
   config = _config(fake_mnist_dir)
-  for field, value in change.items():
-    group, name = field.split('.')
-    config[group][name] = value
+  config = base.derive(config, **change)
   workdir = tmp_path / 'grid'
   with pytest.raises(errors.ConfigError, match=match):
-    train.run(config, str(workdir))
+    experiments.run(config, str(workdir))
   assert not workdir.exists()
 
 
@@ -105,7 +104,7 @@ def test_augment_range_must_match_data(fake_mnist_dir, tmp_path):
   config.augment = augment.default_config()  # no longer tied to data's
   config.augment.pixel_range = (-1.0, 1.0)
   with pytest.raises(errors.ConfigError, match=r'augment\.pixel_range'):
-    train.run(config, str(tmp_path / 'grid'))
+    experiments.run(config, str(tmp_path / 'grid'))
   assert not (tmp_path / 'grid').exists()
 
 
@@ -149,7 +148,7 @@ def test_synthetic_grid_writes_table5(fake_mnist_dir, tmp_path):
   path = _write_synthetic(tmp_path / 'syn.npz', per_class=5)
   config = _config(fake_mnist_dir, synthetic=path, table='5', seeds=1)
   workdir = tmp_path / 'grid'
-  rows = train.run(config, str(workdir))
+  rows = experiments.run(config, str(workdir))
   assert [(r['generated/class'], r['train images']) for r in rows] == [
       (0, 50), (5, 100)]
   table = (workdir / 'table5.md').read_text()
@@ -174,7 +173,7 @@ def test_bad_synthetic_file_errors_and_writes_nothing(fake_mnist_dir, tmp_path,
     path.write_bytes(content)
   config = _config(fake_mnist_dir, synthetic=str(path))
   with pytest.raises((errors.DataError, errors.ConfigError), match=match):
-    train.run(config, str(tmp_path / 'grid'))
+    experiments.run(config, str(tmp_path / 'grid'))
   assert not (tmp_path / 'grid').exists()
 
 
@@ -184,5 +183,5 @@ def test_synthetic_grid_config_variants():
   assert table5.grid.table == '5' and table5.grid.synthetic.endswith('.npz')
   table6 = synthetic_grid.get_config('table6')
   assert table6.grid.table == '6' and table6.grid.augmented_per_class == 1000
-  with pytest.raises(ValueError, match='table7'):
+  with pytest.raises(errors.ConfigError, match='table7'):
     synthetic_grid.get_config('table7')

@@ -1,4 +1,4 @@
-"""Issue 3: FSDD digits from MFCCs; baseline, Approach A and Approach B.
+"""Problem 1: FSDD digits from MFCCs; baseline, Approach A and Approach B.
 
 Every training stage is one `trainer.fit` in its own workdir
 `<workdir>/<split>/seed<k>/<approach>/<stage>`, so a killed run resumes
@@ -7,35 +7,35 @@ stage by stage and finished stages are not retrained. The run writes Table 1
 """
 
 import functools
-import json
 import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
+from configs import base
 import data
-import errors
-import nets
 from data import fsdd
 from data import splits as splits_lib
+import errors
 from eval import report
+from experiments import supervised
+from experiments import sweep
+import nets
 from nets import mlp
+from train import metrics
 from train import trainer
 from train import workdir as workdir_lib
 
 
 def _stage_config(config, stage, split, seed, data_name, **model_overrides):
   """The config one `fit` runs with: only the fields that shape that stage."""
-  c = ml_collections.ConfigDict({
-      'experiment': config.experiment, 'seed': seed,
-      'data': config.data.to_dict(), 'model': stage.model.to_dict(),
-      'train': stage.train.to_dict(), 'eval': config.eval.to_dict()})
-  c.data.split, c.data.name = split, data_name
-  c.train.progress = config.train.progress
-  c.model.update(model_overrides)
-  return c
+  return base.derive(
+      config, keep=('experiment', 'data', 'eval'), seed=seed,
+      model=stage.model, opt=stage.opt, train=stage.train,
+      **{'data.split': split, 'data.name': data_name,
+         'train.progress': config.train.progress},
+      **{f'model.{k}': v for k, v in model_overrides.items()})
 
 
 def _fit(cfg, workdir, splits):
@@ -57,9 +57,7 @@ def _classify(config, split, seed, workdir, splits, stage):
   cfg = _stage_config(config, stage, split, seed, config.data.name,
                       num_classes=splits.num_classes)
   _, state, run = _fit(cfg, workdir, splits)
-  evaluate = trainer.Evaluator(trainer.LOSSES['softmax_xent'],
-                               config.eval.batch_size)
-  test = evaluate(state, splits.x_test, splits.y_test, 'test_')
+  test = supervised.test_metrics(cfg, state, splits)
   row = {'split': split, 'seed': seed, 'feature_dim': splits.x_train.shape[-1],
          'test_accuracy': test['test_accuracy'], 'test_loss': test['test_loss'],
          'epochs': run['epochs_run'], 'train_time_s': run['train_time_s']}
@@ -194,41 +192,15 @@ def _summarise(rows, seeds):
   return out
 
 
-def plot_accuracy_vs_d(table, path):
-  """Approach A's test accuracy against d per split, baseline dashed."""
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for i, split in enumerate(sorted({r['split'] for r in table})):
-    color = f'C{i}'
-    a = sorted((r['d'], r['mean_accuracy']) for r in table
-               if r['split'] == split and r['d'] != '')
-    if a:
-      ax.plot(*zip(*a), marker='o', color=color, label=f'Approach A ({split})')
-    for r in table:
-      if r['split'] == split and r['approach'] == 'baseline':
-        ax.axhline(r['mean_accuracy'], color=color, linestyle='--',
-                   label=f'baseline ({split})')
-  ax.set_xlabel('bottleneck d')
-  ax.set_ylabel('test accuracy')
-  ax.set_title('Figure 2: accuracy vs autoencoder bottleneck')
-  ax.legend(fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
-
-
 def write_report(config, workdir, rows, seeds):
   """results.json, Table 1 and, with Approach A, its table and Figure 2."""
-  with open(os.path.join(workdir, 'results.json'), 'w') as f:
-    json.dump(rows, f, indent=2)
+  metrics.write_results(workdir, rows)
   table = _summarise(rows, seeds)
   notes = (f'FSDD, seed(s) {seeds}; test accuracy (mean ± std over seeds). '
            'Splits: random = stratified 70/15/15 (split seed '
            f'{config.data.split_seed}), official = indices 0-4 test, speaker '
-           f'= {config.data.test_speaker!r} held out for test. Machine: '
-           f'{jax.devices()[0].device_kind}, {os.cpu_count()} cores shared '
-           'with other jobs; train_time_s (excluding compile) is inflated by '
-           'that contention.',)
+           f'= {config.data.test_speaker!r} held out for test. '
+           f'{metrics.machine_note()} train_time_s excludes compilation.',)
   report.write_table(table, os.path.join(workdir, 'table1'),
                      ['approach', 'split', 'test_accuracy', 'feature_dim',
                       'seeds', 'epochs', 'train_time_s'],
@@ -238,7 +210,8 @@ def write_report(config, workdir, rows, seeds):
                        os.path.join(workdir, 'approach_a_vs_d'),
                        ['d', 'split', 'test_accuracy', 'epochs'],
                        'Approach A: test accuracy vs bottleneck d', notes)
-    plot_accuracy_vs_d(table, os.path.join(workdir, 'fig2_accuracy_vs_d.png'))
+    report.plot_accuracy_vs_d(table,
+                              os.path.join(workdir, 'fig2_accuracy_vs_d.png'))
   return table
 
 
@@ -259,7 +232,7 @@ def run(config, workdir):
         f'splits={tuple(config.splits)}: unknown {sorted(bad)}; choices: '
         f'{fsdd.SPLITS}')
   workdir_lib.record_config(config, workdir)
-  seeds = [config.seed + i for i in range(config.seeds)]
+  seeds = list(sweep.seed_range(config))
   rows, table = [], []
   for split in config.splits:
     for seed in seeds:

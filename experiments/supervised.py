@@ -1,0 +1,42 @@
+"""Entry point of single-model supervised runs: data -> model -> fit -> test."""
+
+import data
+import errors
+import nets
+from train import evaluator as evaluator_lib
+from train import losses
+from train import metrics
+from train import state as state_lib
+from train import trainer
+from train import workdir as workdir_lib
+
+
+def test_metrics(config, state, splits, prefix='test_'):
+  """Test loss/accuracy of a fitted state (a mean plus per-seed lists when
+  the state holds vmapped replicas)."""
+  evaluate = evaluator_lib.Evaluator(
+      losses.get_loss(config.train.loss), config.eval.batch_size,
+      len(state_lib.replica_seeds(config)) > 1)
+  return evaluator_lib.summarize(
+      evaluate(state, splits.x_test, splits.y_test, prefix))
+
+
+def train_and_evaluate(config, workdir):
+  """Trains config.model on config.data; writes results.json; returns it."""
+  if config.seeds != 1:
+    raise errors.ConfigError(
+        f'seeds={config.seeds}: a supervised run trains one seed; use '
+        'replicas (vmapped in one run) or a sweep config')
+  splits = data.get_dataset(config.data)
+  model = nets.get_model(config.model)
+  workdir_lib.record_config(config, workdir)
+  state, run = trainer.fit(config, workdir, model, splits)
+  replicas = state_lib.replica_seeds(config)
+  results = {
+      'model': config.model.name, 'seed': config.seed, 'replicas': replicas,
+      'params': state_lib.count_params(state, len(replicas)),
+      **test_metrics(config, state, splits),
+      **metrics.run_summary(run),
+  }
+  metrics.write_results(workdir, results)
+  return results

@@ -1,0 +1,85 @@
+"""Masked evaluation and the metric sums that train and eval steps add into."""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
+import numpy as np
+
+from train import sharding
+
+
+def batch_sums(loss_B, extra, mask_B):
+  sums = {'loss': jnp.sum(loss_B * mask_B), 'count': jnp.sum(mask_B)}
+  sums.update({k: jnp.sum(v * mask_B) for k, v in extra.items()})
+  return sums
+
+
+def zero_sums(state, loss_fn, x, y, replicas_shape=()):
+  """The accumulator pytree that train and eval steps add into."""
+  _, extra = jax.eval_shape(lambda: loss_fn(state.apply_fn(
+      state.variables(), x[:1], train=False), y[:1]))
+  return {k: jnp.zeros(replicas_shape, jnp.float32)
+          for k in ['loss', 'count', *extra]}
+
+
+def means(sums, prefix):
+  """Per-example means on the host: floats, or lists over replicas."""
+  host = jax.device_get(sums)
+  n = np.maximum(np.asarray(host['count'], np.float64), 1.0)
+  return {f'{prefix}{k}': (np.asarray(v) / n).tolist()
+          for k, v in host.items() if k != 'count'}
+
+
+def summarize(row_means):
+  """Flat row from `means`: replica lists become their mean plus `<k>_per_seed`."""
+  row = {}
+  for k, v in row_means.items():
+    if isinstance(v, list):
+      row[k], row[f'{k}_per_seed'] = float(np.mean(v)), v
+    else:
+      row[k] = v
+  return row
+
+
+def eval_step(state, sums, x_all, y_all, idx_B, mask_B, *, loss_fn):
+  """Adds the masked sums of x_all[idx_B] (eval mode) to `sums`."""
+  out = state.apply_fn(state.variables(), x_all[idx_B], train=False)
+  loss, extra = loss_fn(out, y_all[idx_B])
+  return jax.tree.map(jnp.add, sums, batch_sums(loss, extra, mask_B))
+
+
+class Evaluator:
+  """Jitted masked evaluation over all of (x, y), last partial batch kept.
+
+  With `replicated`, the state has a leading replica axis and every replica
+  is evaluated on the same batches in one vmapped step.
+  """
+
+  def __init__(self, loss_fn, batch_size, replicated=False, mesh=None):
+    self.loss_fn, self.batch_size, self.zero = loss_fn, batch_size, None
+    self.replicated, self.mesh = replicated, mesh or sharding.data_mesh()
+    sharding.check_divisible('eval.batch_size', batch_size, self.mesh)
+    self.step = jax.jit(sharding.maybe_vmap(
+        functools.partial(eval_step, loss_fn=loss_fn), replicated,
+        (0, 0, None, None, None, None)), donate_argnums=1)
+
+  def __call__(self, state, x, y, prefix=''):
+    if self.zero is None:
+      one = jax.tree.map(lambda a: a[0], state) if self.replicated else state
+      self.zero = zero_sums(one, self.loss_fn, x, y, state.step.shape)
+    n, bs = len(x), self.batch_size
+    num_batches = math.ceil(n / bs)
+    idx = np.zeros(num_batches * bs, np.int32)
+    idx[:n] = np.arange(n)
+    mask = np.zeros(num_batches * bs, np.float32)
+    mask[:n] = 1.0
+    sums = jax.tree.map(jnp.copy, self.zero)
+    for i in range(num_batches):
+      s = slice(i * bs, (i + 1) * bs)
+      sums = self.step(state, sums, x, y,
+                       sharding.put(idx[s], self.mesh, P('data')),
+                       sharding.put(mask[s], self.mesh, P('data')))
+    return means(sums, prefix)

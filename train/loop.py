@@ -1,0 +1,105 @@
+"""The epoch skeleton every training loop shares.
+
+Resume from the newest checkpoint, one checkpoint and one metrics row per
+epoch, a progress bar, logging, the non-finite guard and the run summary;
+`trainer.fit` and `gan.fit_gan` differ only in their steps and rows.
+"""
+
+import math
+import time
+
+from absl import logging
+import jax
+import tqdm
+
+import errors
+from train import checkpoint
+from train import metrics as metrics_lib
+
+
+def check_finite(row, epoch, workdir):
+  """Raises NonFiniteLossError naming the metrics of `row` that are NaN/Inf."""
+  bad = [k for k, v in row.items()
+         if isinstance(v, float) and not math.isfinite(v)]
+  if bad:
+    raise errors.NonFiniteLossError(
+        f'epoch {epoch}: non-finite {", ".join(bad)}; training stopped, the '
+        f'last good checkpoint stays in {workdir}/checkpoints')
+
+
+def compile_ahead(step, *args):
+  """(the compiled step, seconds): compiled before the first epoch so that
+  epoch times measure training alone."""
+  t0 = time.perf_counter()
+  compiled = step.lower(*args).compile()
+  return compiled, time.perf_counter() - t0
+
+
+class EpochLoop:
+  """Checkpoints, history and progress of one run in `workdir`.
+
+  `state` is the template's structure restored from the newest checkpoint,
+  or the template itself for a fresh run (`resumed` says which); `meta` holds
+  the epoch, the history and whatever bookkeeping the caller saved with it.
+  """
+
+  def __init__(self, workdir, template, model_cfg, *, keep, epochs, desc,
+               progress, postfix=('loss', 'accuracy')):
+    self.workdir, self.model_cfg, self.epochs = workdir, model_cfg, epochs
+    self.postfix = postfix
+    self.ckpts = checkpoint.Checkpoints(workdir, keep=keep)
+    restored = self.ckpts.restore(self.ckpts.latest, template, model_cfg)
+    self.resumed = restored is not None
+    if restored:
+      self.state, self.meta = restored
+      logging.info('Resumed from %s at epoch %d', workdir, self.meta['epoch'])
+    else:
+      self.state = template
+      self.meta = {'epoch': 0, 'history': [], 'model': model_cfg}
+    self.epoch, self.history = self.meta['epoch'], self.meta['history']
+    self.writer = metrics_lib.MetricWriter(workdir, self.history)
+    self.bar = tqdm.tqdm(total=epochs, initial=self.epoch, desc=desc,
+                         disable=not progress, leave=False)
+    self._t0 = None
+
+  def start_epoch(self):
+    self._t0 = time.perf_counter()
+
+  def end_epoch(self, state, row, best=False, **meta):
+    """Times, checks, records and checkpoints the epoch that just ran."""
+    row['epoch_time_s'] = time.perf_counter() - self._t0
+    check_finite(row, self.epoch + 1, self.workdir)
+    self.epoch += 1
+    self.history.append(row)
+    self.meta = {'epoch': self.epoch, 'history': self.history,
+                 'model': self.model_cfg, **meta}
+    if best:
+      self.ckpts.save(self.ckpts.best, self.epoch, state, self.meta)
+    self.ckpts.save(self.ckpts.latest, self.epoch, state, self.meta)
+    self.writer.write(row)
+    self.bar.update(1)
+    self.bar.set_postfix({k: f'{v:.4f}' for k, v in row.items()
+                          if isinstance(v, float) and k.endswith(self.postfix)})
+    logging.info('epoch %d: %s', self.epoch, {
+        k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
+        if not k.endswith('_per_seed')})
+
+  def restore_best(self, state):
+    """The best epoch's state, or `state` when no best was saved."""
+    self.ckpts.wait()
+    if self.ckpts.best.latest_step() is None:
+      return state
+    return self.ckpts.restore(self.ckpts.best, state, self.model_cfg)[0]
+
+  def close(self, compile_s):
+    """Waits for pending saves; the summary every experiment reports."""
+    self.bar.close()
+    self.ckpts.wait()
+    self.ckpts.close()
+    self.writer.close()
+    train_s = sum(r['epoch_time_s'] for r in self.history)
+    logging.info('Trained %d epochs in %.2fs (+%.2fs compile)', self.epoch,
+                 train_s, compile_s)
+    return {'history': self.history, 'train_time_s': train_s,
+            'compile_time_s': compile_s, 'epochs_run': self.epoch,
+            'device': jax.devices()[0].device_kind}

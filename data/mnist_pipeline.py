@@ -4,14 +4,20 @@ import os
 
 import numpy as np
 
+from data import fetch
 from data import mnist
 from data import splits as splits_lib
 
 
 def _mnist_dir(data_dir):
-  """`<dir>/mnist` when it exists (the shared layout), else `<dir>` itself."""
-  sub = os.path.join(os.path.expanduser(data_dir), 'mnist')
-  return sub if os.path.isdir(sub) else data_dir
+  """`<dir>/mnist` (the shared layout, where a download goes), unless only
+  `<dir>` itself holds IDX files."""
+  root = os.path.expanduser(data_dir)
+  sub = os.path.join(root, 'mnist')
+  if not os.path.isdir(sub) and any(
+      os.path.exists(fetch.idx_path(root, n)) for n in fetch.MNIST_SHA256):
+    return root
+  return sub
 
 
 def load_images(cfg, split):
@@ -19,7 +25,8 @@ def load_images(cfg, split):
   folder = cfg.get(f'{split}_folder')
   if folder:
     return mnist.read_class_folders(folder)
-  return mnist.load_mnist(_mnist_dir(cfg.dir), split, cfg.allow_download)
+  return mnist.load_mnist(_mnist_dir(cfg.dir), split, cfg.allow_download,
+                         cfg.source)
 
 
 def scale_pixels(images, pixel_range):

@@ -1,16 +1,19 @@
-"""Data pipelines, picked by `config.data.name`."""
+"""Data pipelines, picked by `config.data.name`.
+
+Entries name 'module:function' and are imported on use, so that a run (or
+`python -m data.fetch`) imports only the readers it needs.
+"""
+
+import importlib
 
 import errors
-from data import mfcc
-from data import mnist_pipeline
-from data import spectrogram
 
 DATASETS = {
-    'reduced_mnist': mnist_pipeline.reduced_mnist,
-    'fsdd_spectrogram': spectrogram.fsdd_spectrogram,
-    'fsdd_mfcc_mean': mfcc.fsdd_mfcc_mean,
-    'fsdd_mfcc_flat': mfcc.fsdd_mfcc_flat,
-    'fsdd_mfcc_frames': mfcc.fsdd_mfcc_frames,
+    'reduced_mnist': 'data.mnist_pipeline:reduced_mnist',
+    'fsdd_spectrogram': 'data.spectrogram:fsdd_spectrogram',
+    'fsdd_mfcc_mean': 'data.mfcc:fsdd_mfcc_mean',
+    'fsdd_mfcc_flat': 'data.mfcc:fsdd_mfcc_flat',
+    'fsdd_mfcc_frames': 'data.mfcc:fsdd_mfcc_frames',
 }
 
 
@@ -19,4 +22,5 @@ def get_dataset(cfg):
   if cfg.name not in DATASETS:
     raise errors.ConfigError(
         f'data.name={cfg.name!r}: unknown dataset; choices: {sorted(DATASETS)}')
-  return DATASETS[cfg.name](cfg)
+  module, function = DATASETS[cfg.name].split(':')
+  return getattr(importlib.import_module(module), function)(cfg)

@@ -185,7 +185,7 @@ def _fetch_idx(directory, name):
   for base_url in mnist_urls():
     url = base_url.rstrip('/') + '/' + name + '.gz'
     logging.info('Fetching MNIST %s.gz (%.3g MB) from %s into %s', name,
-                 _MNIST_MB.get(name, 0), url, directory)
+                 _MNIST_MB[name], url, directory)
     part = _part_name(dest)
     try:
       _download(url, part)

@@ -1,5 +1,4 @@
-"""MNIST readers: canonical IDX files (fetched on first use), Kaggle-style
-class folders, TFDS."""
+"""MNIST readers: IDX files (fetched on first use), class folders, TFDS."""
 
 import gzip
 import importlib.util
@@ -92,12 +91,17 @@ def _load_tfds(split):
         'importlib_resources, or use data.source=auto')
   try:
     import tensorflow_datasets as tfds  # Heavy and optional: source=tfds only.
-    ds = tfds.as_numpy(tfds.load('mnist', split=split, batch_size=-1))
+    # Fixed-size batches, not batch_size=-1, which needs the split's size from
+    # dataset_info (absent under tfds.testing.mock_data).
+    batches = list(tfds.as_numpy(
+        tfds.load('mnist', split=split, batch_size=10_000)))
   except Exception as e:  # pylint: disable=broad-except
     # TFDS fails in many ways (network, missing extras); one line each.
     reason = (str(e).strip().splitlines() or [''])[0]
     raise errors.DataError(f'{where}: {type(e).__name__}: {reason}') from e
-  return ds['image'][..., 0].astype(np.uint8), ds['label'].astype(np.uint8)
+  images = np.concatenate([b['image'][..., 0] for b in batches])
+  labels = np.concatenate([b['label'] for b in batches])
+  return images.astype(np.uint8), labels.astype(np.uint8)
 
 
 def load_mnist(directory, split, allow_download=True, source='auto'):

@@ -10,8 +10,7 @@ from data import splits as splits_lib
 
 
 def _mnist_dir(data_dir):
-  """`<dir>/mnist` (the shared layout, where a download goes), unless only
-  `<dir>` itself holds IDX files."""
+  """`<dir>/mnist`, where downloads go, unless only `<dir>` holds IDX files."""
   root = os.path.expanduser(data_dir)
   sub = os.path.join(root, 'mnist')
   if not os.path.isdir(sub) and any(
@@ -25,8 +24,9 @@ def load_images(cfg, split):
   folder = cfg.get(f'{split}_folder')
   if folder:
     return mnist.read_class_folders(folder)
+  # Runs recorded before data.source existed read files.
   return mnist.load_mnist(_mnist_dir(cfg.dir), split, cfg.allow_download,
-                         cfg.source)
+                          cfg.get('source', 'auto'))
 
 
 def scale_pixels(images, pixel_range):

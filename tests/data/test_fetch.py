@@ -18,6 +18,7 @@ import pytest
 from data import fetch
 from data import fsdd
 from data import mnist
+from data import mnist_pipeline
 import errors
 from tests import conftest
 from tests.data import fsdd_fakes
@@ -129,6 +130,16 @@ def test_mnist_fetched_verified_and_loaded(mnist_mirror, tmp_path):
   assert len(mnist_mirror.hits) == 2
 
 
+def test_pipeline_fetches_into_data_dir_mnist(mnist_mirror, tmp_path):
+  config = conftest.tiny_attention_config(tmp_path / 'data')
+  config.data.allow_download = True
+  images, _ = mnist_pipeline.load_images(config.data, 'test')
+  assert images.shape == (20, 28, 28)
+  assert _files(tmp_path / 'data') == ['mnist/t10k-images-idx3-ubyte.gz',
+                                       'mnist/t10k-labels-idx1-ubyte.gz']
+  assert len(mnist_mirror.hits) == 2
+
+
 def test_cache_hit_makes_no_request(mnist_mirror, tmp_path):
   directory = tmp_path / 'mnist'
   fetch.ensure_mnist(directory)
@@ -150,8 +161,8 @@ def test_hash_mismatch_names_url_and_leaves_nothing(mnist_mirror, tmp_path,
   assert not data_dir.exists()
 
 
-def test_later_failure_keeps_only_verified_files(mnist_mirror, tmp_path,
-                                                 monkeypatch):
+@pytest.mark.usefixtures('mnist_mirror')
+def test_later_failure_keeps_only_verified_files(tmp_path, monkeypatch):
   monkeypatch.setitem(fetch.MNIST_SHA256, 't10k-labels-idx1-ubyte', '0' * 64)
   with pytest.raises(errors.DataError, match='t10k-labels'):
     fetch.ensure_mnist(tmp_path / 'mnist')
@@ -213,8 +224,8 @@ def test_raw_idx_names_are_read_and_verified(mnist_mirror, tmp_path):
   assert not mnist_mirror.hits
 
 
-def test_cli_check_rejects_a_present_file_with_another_hash(mnist_mirror,
-                                                            tmp_path):
+@pytest.mark.usefixtures('mnist_mirror')
+def test_cli_check_rejects_a_present_file_with_another_hash(tmp_path):
   fetch.ensure_mnist(tmp_path / 'mnist')
   conftest.write_idx(tmp_path / 'mnist' / 't10k-labels-idx1-ubyte.gz',
                      np.zeros(20, np.uint8), 2049)
@@ -269,14 +280,15 @@ def test_fsdd_failure_names_url_and_leaves_nothing(fsdd_mirror, tmp_path,
 
 def test_cli_error_is_one_line_and_exit_1(mnist_mirror, tmp_path):
   env = dict(os.environ, **{fetch.MNIST_URL_ENV: f'{mnist_mirror.url}/gone/'})
-  r = subprocess.run(
-      [sys.executable, '-m', 'data.fetch', '--datasets=mnist',
-       f'--data_dir={tmp_path / "data"}'], cwd=ROOT, env=env, capture_output=True,
-      text=True, timeout=120)
+  cmd = [sys.executable, '-m', 'data.fetch', '--datasets=mnist',
+         f'--data_dir={tmp_path / "data"}']
+  r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                     timeout=120)
   assert r.returncode == 1
-  errors_lines = [l for l in r.stderr.splitlines() if l.startswith('error:')]
-  assert errors_lines == [r.stderr.splitlines()[-1]]
-  assert errors_lines[0].startswith(
+  lines = r.stderr.splitlines()
+  error_lines = [line for line in lines if line.startswith('error:')]
+  assert error_lines == lines[-1:]
+  assert error_lines[0].startswith(
       f'error: {mnist_mirror.url}/gone/train-images-idx3-ubyte.gz: HTTP 404')
   assert not (tmp_path / 'data').exists()
 

@@ -118,6 +118,9 @@ def get_base_config():
   config.data.name = 'reduced_mnist'
   config.data.dir = DEFAULT_DATA_DIR
   config.data.allow_download = True
+  # 'auto': files in data.dir, fetched there if missing (python -m data.fetch);
+  # 'tfds': MNIST through tensorflow-datasets (needs TensorFlow).
+  config.data.source = 'auto'
 
   config.model = ml_collections.ConfigDict()
   config.model.name = 'base'

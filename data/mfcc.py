@@ -20,6 +20,7 @@ import numpy as np
 
 import errors
 from data import cache
+from data import fetch
 from data import fsdd
 from data import splits as splits_lib
 
@@ -54,7 +55,8 @@ def mfcc(wave, cfg):
 
 def select_recordings(cfg):
   """The recordings of cfg.dir, limited to index < cfg.max_index if set."""
-  recordings = fsdd.list_recordings(fsdd.recordings_dir(cfg.dir))
+  recordings = fsdd.list_recordings(
+      fetch.ensure_fsdd(cfg.dir, cfg.allow_download))
   if cfg.max_index:
     recordings = [r for r in recordings if r.index < cfg.max_index]
   return recordings

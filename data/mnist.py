@@ -1,17 +1,21 @@
-"""MNIST readers: canonical IDX files, Kaggle-style class folders, TFDS fallback."""
+"""MNIST readers: IDX files (fetched on first use), class folders, TFDS."""
 
 import gzip
+import importlib.util
 import os
 import pathlib
 
 import numpy as np
 
 import errors
+from data import fetch
 
+# Raw IDX names; each file may be gzipped (`name.gz`) or not.
 IDX_FILES = {
-    'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
-    'test': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
+    'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+    'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
 }
+SOURCES = ('auto', 'tfds')
 _IMAGE_MAGIC, _LABEL_MAGIC = 2051, 2049
 _IMAGE_EXTS = ('.png', '.jpg', '.jpeg')
 
@@ -43,8 +47,8 @@ def _read_idx(path, magic, ndim):
 def read_idx_split(directory, split):
   """Returns (images uint8 [N,28,28], labels uint8 [N]) of one IDX split."""
   image_name, label_name = IDX_FILES[split]
-  images = _read_idx(pathlib.Path(directory) / image_name, _IMAGE_MAGIC, 3)
-  labels = _read_idx(pathlib.Path(directory) / label_name, _LABEL_MAGIC, 1)
+  images = _read_idx(fetch.idx_path(directory, image_name), _IMAGE_MAGIC, 3)
+  labels = _read_idx(fetch.idx_path(directory, label_name), _LABEL_MAGIC, 1)
   if len(images) != len(labels):
     raise errors.DataError(
         f'{directory}: {image_name} has {len(images)} images but {label_name}'
@@ -78,34 +82,39 @@ def read_class_folders(root):
 
 
 def _load_tfds(split):
-  import tensorflow_datasets as tfds  # Heavy; only for the download path.
-  ds = tfds.as_numpy(tfds.load('mnist', split=split, batch_size=-1))
-  return ds['image'][..., 0].astype(np.uint8), ds['label'].astype(np.uint8)
+  """One split through tensorflow-datasets, for those who have TensorFlow."""
+  where = f'tfds:mnist/{split}'
+  # tfds.load imports TensorFlow only once it reads data, after downloading.
+  if importlib.util.find_spec('tensorflow') is None:
+    raise errors.DataError(
+        f'{where}: data.source=tfds needs TensorFlow; pip install tensorflow '
+        'importlib_resources, or use data.source=auto')
+  try:
+    import tensorflow_datasets as tfds  # Heavy and optional: source=tfds only.
+    # Fixed-size batches, not batch_size=-1, which needs the split's size from
+    # dataset_info (absent under tfds.testing.mock_data).
+    batches = list(tfds.as_numpy(
+        tfds.load('mnist', split=split, batch_size=10_000)))
+  except Exception as e:  # pylint: disable=broad-except
+    # TFDS fails in many ways (network, missing extras); one line each.
+    reason = (str(e).strip().splitlines() or [''])[0]
+    raise errors.DataError(f'{where}: {type(e).__name__}: {reason}') from e
+  images = np.concatenate([b['image'][..., 0] for b in batches])
+  labels = np.concatenate([b['label'] for b in batches])
+  return images.astype(np.uint8), labels.astype(np.uint8)
 
 
-def load_mnist(directory, split, allow_download=True):
-  """Loads one MNIST split ('train' or 'test') from IDX files or TFDS.
+def load_mnist(directory, split, allow_download=True, source='auto'):
+  """Loads one MNIST split ('train' or 'test').
 
-  Looks for the four canonical IDX files in `directory`; if they are not all
-  there and `allow_download`, tries TFDS (needs a connected machine and
-  tensorflow). Raises DataError naming where it looked otherwise.
+  source='auto' reads the IDX files in `directory`, first downloading the
+  missing ones when `allow_download` (see data.fetch); 'tfds' loads through
+  tensorflow-datasets instead. Raises a one-line DataError otherwise.
   """
-  directory = os.path.expanduser(str(directory))
-  wanted = [pathlib.Path(directory) / n for n in IDX_FILES[split]]
-  present = [p.exists() for p in wanted]
-  if all(present):
-    return read_idx_split(directory, split)
-  if any(present):
-    missing = [str(p) for p, ok in zip(wanted, present) if not ok]
-    raise errors.DataError(f'{missing[0]}: missing MNIST file')
-  if allow_download:
-    try:
-      return _load_tfds(split)
-    except Exception as e:  # pylint: disable=broad-except
-      reason = f'TFDS download failed: {type(e).__name__}: {e}'.split('\n')[0]
-  else:
-    reason = 'download disabled'
-  raise errors.DataError(
-      f'{directory}: no MNIST IDX files ({IDX_FILES[split][0]}, ...) and '
-      f'{reason}. Set config.data.dir or ${errors.DATA_ENV} to a folder with '
-      'the four IDX files.')
+  if source not in SOURCES:
+    raise errors.ConfigError(
+        f'data.source={source!r}: unknown; choices: {SOURCES}')
+  if source == 'tfds':
+    return _load_tfds(split)
+  fetch.ensure_mnist(directory, IDX_FILES[split], allow_download)
+  return read_idx_split(os.path.expanduser(str(directory)), split)

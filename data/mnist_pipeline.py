@@ -4,14 +4,19 @@ import os
 
 import numpy as np
 
+from data import fetch
 from data import mnist
 from data import splits as splits_lib
 
 
 def _mnist_dir(data_dir):
-  """`<dir>/mnist` when it exists (the shared layout), else `<dir>` itself."""
-  sub = os.path.join(os.path.expanduser(data_dir), 'mnist')
-  return sub if os.path.isdir(sub) else data_dir
+  """`<dir>/mnist`, where downloads go, unless only `<dir>` holds IDX files."""
+  root = os.path.expanduser(data_dir)
+  sub = os.path.join(root, 'mnist')
+  if not os.path.isdir(sub) and any(
+      os.path.exists(fetch.idx_path(root, n)) for n in fetch.MNIST_SHA256):
+    return root
+  return sub
 
 
 def load_images(cfg, split):
@@ -19,7 +24,9 @@ def load_images(cfg, split):
   folder = cfg.get(f'{split}_folder')
   if folder:
     return mnist.read_class_folders(folder)
-  return mnist.load_mnist(_mnist_dir(cfg.dir), split, cfg.allow_download)
+  # Runs recorded before data.source existed read files.
+  return mnist.load_mnist(_mnist_dir(cfg.dir), split, cfg.allow_download,
+                          cfg.get('source', 'auto'))
 
 
 def scale_pixels(images, pixel_range):

@@ -19,6 +19,7 @@ import numpy as np
 
 import errors
 from data import cache
+from data import fetch
 from data import fsdd
 from data import splits as splits_lib
 
@@ -93,7 +94,8 @@ def spectrogram_images(cfg, recordings):
 
 def fsdd_spectrogram(cfg):
   """Splits of FSDD spectrogram images (float32 in [0, 1]) by cfg.split."""
-  recordings = fsdd.list_recordings(fsdd.recordings_dir(cfg.dir))
+  recordings = fsdd.list_recordings(
+      fetch.ensure_fsdd(cfg.dir, cfg.allow_download))
   images, kept = spectrogram_images(cfg, recordings)
   recordings = [recordings[i] for i in kept]
   parts = fsdd.split_indices(recordings, cfg.split, cfg.split_seed,

@@ -56,7 +56,7 @@ def test_missing_dir_says_where_and_how(tmp_path):
 def test_one_missing_file_is_named(fake_mnist_dir):
   (fake_mnist_dir / 'mnist' / 'train-labels-idx1-ubyte.gz').unlink()
   with pytest.raises(errors.DataError, match='train-labels.*missing'):
-    mnist.load_mnist(fake_mnist_dir / 'mnist', 'train')
+    mnist.load_mnist(fake_mnist_dir / 'mnist', 'train', allow_download=False)
 
 
 def test_class_folders(tmp_path):

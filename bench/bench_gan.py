@@ -26,14 +26,6 @@ from nets import gan as gan_nets
 from nets import layers as layers_lib
 from train import gan
 
-flags.DEFINE_integer('batch_size', 128, 'Batch size.')
-flags.DEFINE_integer('steps', 3, 'Timed calls per measurement.')
-flags.DEFINE_integer('repeats', 2, 'Measurements per setting; the best is kept.')
-flags.DEFINE_bool('layers', True, 'Also time the single-layer gradients.')
-flags.DEFINE_float('aux_width', 1.0, 'MobileNetV2 width of the aux classifier.')
-flags.DEFINE_list('impls', ['phase/strided', 'transpose/strided'],
-                  'generator.upsample/discriminator.downsample pairs to time '
-                  'in the full step (each costs a compile of minutes on CPU).')
 FLAGS = flags.FLAGS
 
 
@@ -80,13 +72,27 @@ def layer_grads(batch_size, steps, repeats):
   return rows
 
 
-def make_step(upsample, downsample, batch_size, aux_width):
-  """A no-argument call of the full jitted GAN step, compiled."""
+def _no_classifier(variables, x, train):
+  """Stands in for the aux classifier: constant logits."""
+  del variables, train
+  return jnp.zeros((x.shape[0], 10), x.dtype)
+
+
+def make_step(upsample, downsample, batch_size, aux_width, aux=True):
+  """A no-argument call of the full jitted GAN step, compiled.
+
+  aux=False times G + D alone with the same `gan.train_step`: the classifier
+  becomes a constant (its term then has no gradient, so XLA drops it) and
+  takes no step of its own.
+  """
   config = gan_300.get_config()
   config.generator.upsample = upsample
   config.discriminator.downsample = downsample
   config.aux.model.width = aux_width
+  config.aux.keep_training = config.aux.keep_training and aux
   states = gan.create_states(config, jax.random.PRNGKey(0))
+  if not aux:
+    states['aux'] = states['aux'].replace(apply_fn=_no_classifier)
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.uniform(-1, 1, (1024, 28, 28, 1)).astype(np.float32))
   y = jnp.asarray(rng.integers(0, 10, 1024).astype(np.int32))
@@ -128,4 +134,17 @@ def main(_):
 
 
 if __name__ == '__main__':
+  # Defined here, not on import: bench/jax_twins.py imports make_step and has
+  # flags of the same names.
+  flags.DEFINE_integer('batch_size', 128, 'Batch size.')
+  flags.DEFINE_integer('steps', 3, 'Timed calls per measurement.')
+  flags.DEFINE_integer('repeats', 2,
+                       'Measurements per setting; the best is kept.')
+  flags.DEFINE_bool('layers', True, 'Also time the single-layer gradients.')
+  flags.DEFINE_float('aux_width', 1.0,
+                     'MobileNetV2 width of the aux classifier.')
+  flags.DEFINE_list('impls', ['phase/strided', 'transpose/strided'],
+                    'generator.upsample/discriminator.downsample pairs to time '
+                    'in the full step (each costs a compile of minutes on '
+                    'CPU).')
   app.run(main)

@@ -83,7 +83,7 @@ def _random_splits(n_train=5000, n_val=1000, seed=0):
 
 def fit_workload(name, epochs, repeats, seeds=1, vmapped=False):
   """Images/s of Table-10 runs of model `name`: one run, `seeds` sequential
-  runs, or one run of `seeds` vmapped replicas (config.seeds)."""
+  runs, or one run of `seeds` vmapped replicas (config.replicas)."""
   config = attention_mnist.get_config()
   config.model.name = name
   config.train.epochs = epochs
@@ -92,7 +92,7 @@ def fit_workload(name, epochs, repeats, seeds=1, vmapped=False):
   for i in range(1 if vmapped else seeds):
     cfg = config.copy_and_resolve_references()
     cfg.seed += i
-    cfg.seeds = seeds if vmapped else 1
+    cfg.replicas = seeds if vmapped else 1
     configs.append(cfg)
   splits = _random_splits()
   best = float('inf')

@@ -5,18 +5,10 @@ as big_vision's configs do); `derive` makes the child config of one stage or
 one run of a sweep from its parent.
 """
 
-import os
-
 import ml_collections
 
+import data
 import errors
-
-# Default data root: $DIGITS_DATA_DIR, else ../shared/data beside the project.
-DEFAULT_DATA_DIR = os.environ.get(
-    errors.DATA_ENV,
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                 '..', 'shared', 'data'))
-
 
 def parse_arg(arg, variants=(), **defaults):
   """`a,b,key=value` -> ConfigDict of `defaults` with variants set to True.
@@ -116,7 +108,7 @@ def get_base_config():
 
   config.data = ml_collections.ConfigDict()
   config.data.name = 'reduced_mnist'
-  config.data.dir = DEFAULT_DATA_DIR
+  config.data.dir = data.DEFAULT_DIR
   config.data.allow_download = True
   # 'auto': files in data.dir, fetched there if missing (python -m data.fetch);
   # 'tfds': MNIST through tensorflow-datasets (needs TensorFlow).

@@ -4,7 +4,16 @@ Entries name 'module:function' and are imported on use, so an MNIST run
 never imports the audio stack (librosa).
 """
 
+import os
+
+import errors
 import registry
+
+# The data root: $DIGITS_DATA_DIR, else ../shared/data beside the project.
+DEFAULT_DIR = os.environ.get(
+    errors.DATA_ENV,
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                 '..', 'shared', 'data'))
 
 DATASETS = {
     'reduced_mnist': 'data.mnist_pipeline:reduced_mnist',

@@ -33,9 +33,8 @@ from absl import logging
 import pooch
 import requests
 
-from configs import base
+import data
 import errors
-from data import fsdd
 
 MNIST_URL_ENV = 'DIGITS_MNIST_URL'
 FSDD_URL_ENV = 'DIGITS_FSDD_URL'
@@ -66,6 +65,11 @@ _MNIST_MB = {
     't10k-labels-idx1-ubyte': 0.005,
 }
 _FSDD_MB = 21  # the 3,000 recordings unpacked
+
+
+def recordings_dir(data_dir):
+  """`<data_dir>/fsdd/recordings`, the shared layout."""
+  return os.path.join(os.path.expanduser(data_dir), 'fsdd', 'recordings')
 
 
 def _read_manifest(path):
@@ -283,7 +287,7 @@ def ensure_fsdd(data_dir, allow_download=True):
   Without `allow_download`, or when the fetch fails, raises a one-line
   DataError saying how to place the files.
   """
-  root = fsdd.recordings_dir(data_dir)
+  root = recordings_dir(data_dir)
   if _has_wavs(root):
     return root
   url = fsdd_url()
@@ -364,7 +368,7 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.DEFINE_list('datasets', list(FETCHERS), 'Datasets to fetch and verify.')
-  flags.DEFINE_string('data_dir', base.DEFAULT_DATA_DIR,
+  flags.DEFINE_string('data_dir', data.DEFAULT_DIR,
                       'Data root: MNIST goes to <data_dir>/mnist, FSDD to '
                       '<data_dir>/fsdd/recordings.')
   app.run(main)

@@ -32,11 +32,6 @@ class Recording(NamedTuple):
   index: int
 
 
-def recordings_dir(data_dir):
-  """`<data_dir>/fsdd/recordings`, the shared layout."""
-  return os.path.join(os.path.expanduser(data_dir), 'fsdd', 'recordings')
-
-
 def list_recordings(root):
   """Every `{digit}_{speaker}_{index}.wav` under `root`, sorted by file name."""
   if not os.path.isdir(root):

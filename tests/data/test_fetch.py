@@ -249,7 +249,7 @@ def test_no_download_says_how_to_place_files(tmp_path, monkeypatch):
 def test_fsdd_fetched_verified_and_cached(fsdd_mirror, tmp_path):
   data_dir = tmp_path / 'data'
   root = fetch.ensure_fsdd(data_dir)
-  assert root == fsdd.recordings_dir(data_dir)
+  assert root == fetch.recordings_dir(data_dir)
   assert len(fsdd.list_recordings(root)) == 20
   assert _files(data_dir / 'fsdd') == sorted(
       f'recordings/{n}' for n in fetch.FSDD_SHA256)
@@ -274,7 +274,7 @@ def test_fsdd_failure_names_url_and_leaves_nothing(fsdd_mirror, tmp_path,
     fetch.ensure_fsdd(data_dir)
   msg = str(e.value)
   assert msg.startswith(os.environ[fetch.FSDD_URL_ENV] + ': ')
-  assert fsdd.recordings_dir(data_dir) in msg and '\n' not in msg
+  assert fetch.recordings_dir(data_dir) in msg and '\n' not in msg
   assert not data_dir.exists()
 
 

@@ -7,13 +7,14 @@ import pytest
 import soundfile as sf
 
 from data import cache
+from data import fetch
 from data import fsdd
 import errors
 from tests.data import fsdd_fakes
 
 
 def test_list_recordings_parses_names_sorted(fake_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
   assert len(recs) == 10 * 3 * 6
   names = [os.path.basename(r.path) for r in recs]
   assert names == sorted(names)
@@ -53,7 +54,7 @@ def test_other_sample_rate_resampled_or_rejected(tmp_path):
 
 
 def test_load_all_skips_and_reports_bad_files(fake_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))[:5]
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))[:5]
   with open(recs[2].path, 'wb') as f:
     f.write(b'garbage')
   with pytest.raises(errors.DataError, match=os.path.basename(recs[2].path)):
@@ -65,7 +66,7 @@ def test_load_all_skips_and_reports_bad_files(fake_fsdd):
 
 @pytest.mark.parametrize('split', fsdd.SPLITS)
 def test_splits_deterministic_disjoint_complete(fake_fsdd, split):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
   parts = fsdd.split_indices(recs, split, seed=42)
   again = fsdd.split_indices(recs, split, seed=42)
   for a, b in zip(parts, again):
@@ -77,7 +78,7 @@ def test_splits_deterministic_disjoint_complete(fake_fsdd, split):
 
 
 def test_random_split_fractions_and_seed(fake_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
   tr, va, te = fsdd.split_indices(recs, 'random', seed=42)
   # 18 per digit, cut at round(.7 * 18) = 13 and round(.85 * 18) = 15.
   assert (len(tr), len(va), len(te)) == (130, 20, 30)
@@ -86,14 +87,14 @@ def test_random_split_fractions_and_seed(fake_fsdd):
 
 
 def test_official_split_tests_indices_0_to_4(fake_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
   tr, va, te = fsdd.split_indices(recs, 'official')
   assert {recs[i].index for i in te} == set(range(5))
   assert {recs[i].index for i in np.concatenate([tr, va])} == {5}
 
 
 def test_speaker_split_has_no_speaker_in_two_splits(fake_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
   tr, va, te = fsdd.split_indices(recs, 'speaker', test_speaker='bob')
   test_speakers = {recs[i].speaker for i in te}
   assert test_speakers == {'bob'}
@@ -101,7 +102,7 @@ def test_speaker_split_has_no_speaker_in_two_splits(fake_fsdd):
 
 
 def test_unknown_split_or_speaker_is_config_error(fake_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(fake_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
   with pytest.raises(errors.ConfigError, match='data.split'):
     fsdd.split_indices(recs, 'by_mood')
   with pytest.raises(errors.ConfigError, match="'zoe'.*not among"):
@@ -140,7 +141,7 @@ def test_ragged_pack_roundtrip():
 
 
 def test_shared_fsdd_splits(shared_fsdd):
-  recs = fsdd.list_recordings(fsdd.recordings_dir(shared_fsdd))
+  recs = fsdd.list_recordings(fetch.recordings_dir(shared_fsdd))
   assert len(recs) == 3000
   assert [len(p) for p in fsdd.split_indices(recs, 'random')] == [2100, 450, 450]
   assert len(fsdd.split_indices(recs, 'official')[2]) == 300

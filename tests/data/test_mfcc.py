@@ -9,6 +9,7 @@ import soundfile as sf
 from configs import mfcc_fsdd
 import data
 import errors
+from data import fetch
 from data import fsdd
 from data import mfcc
 
@@ -96,7 +97,7 @@ def test_cache_hit_and_invalidation(fake_fsdd, tmp_path, monkeypatch):
 
 
 def test_skipped_files_reported(fake_fsdd, tmp_path):
-  bad = fsdd.recordings_dir(fake_fsdd) + '/4_ann_1.wav'
+  bad = fetch.recordings_dir(fake_fsdd) + '/4_ann_1.wav'
   with open(bad, 'wb') as f:
     f.write(b'RIFF-not-really')
   with pytest.raises(errors.DataError, match='4_ann_1.wav'):

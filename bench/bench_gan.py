@@ -45,9 +45,12 @@ def best_time(fn, args, steps, repeats):
 def layer_grads(batch_size, steps, repeats):
   """Seconds of d(sum(layer(x)^2))/d(kernel, x) per layer implementation."""
   rows = []
-  cases = [('upsample', gan_nets.Upsample, 128, (7, 7, 256), ('transpose', 'phase')),
-           ('downsample', gan_nets.Downsample, 256, (7, 7, 128), ('strided', 'phase')),
-           ('downsample', gan_nets.Downsample, 128, (14, 14, 64), ('strided', 'phase'))]
+  ups, downs = ('transpose', 'phase', 'patches'), ('strided', 'phase', 'patches')
+  cases = [('upsample', gan_nets.Upsample, 128, (7, 7, 256), ups),
+           ('upsample', gan_nets.Upsample, 64, (14, 14, 128), ups),
+           ('downsample', gan_nets.Downsample, 64, (28, 28, 1), downs),
+           ('downsample', gan_nets.Downsample, 128, (14, 14, 64), downs),
+           ('downsample', gan_nets.Downsample, 256, (7, 7, 128), downs)]
   for name, cls, features, shape, impls in cases:
     x = jnp.ones((batch_size, *shape))
     for impl in impls:
@@ -143,7 +146,7 @@ if __name__ == '__main__':
   flags.DEFINE_bool('layers', True, 'Also time the single-layer gradients.')
   flags.DEFINE_float('aux_width', 1.0,
                      'MobileNetV2 width of the aux classifier.')
-  flags.DEFINE_list('impls', ['phase/strided', 'transpose/strided'],
+  flags.DEFINE_list('impls', ['patches/patches', 'phase/strided'],
                     'generator.upsample/discriminator.downsample pairs to time '
                     'in the full step (each costs a compile of minutes on '
                     'CPU).')

@@ -39,14 +39,16 @@ def get_gan_config(arg, train_per_class, augment_per_class=0):
   config.generator.features = (256, 128, 64)
   config.generator.dropout = 0.3
   config.generator.bn_momentum = 0.9
-  config.generator.upsample = 'phase'  # == 'transpose', faster on CPU
+  # Same numbers whichever impl; 'auto' picks the fastest measured per
+  # platform (nets/gan.py, docs/benchmarks.md).
+  config.generator.upsample = 'auto'
 
   config.discriminator = ml_collections.ConfigDict()
   config.discriminator.name = 'gan_discriminator'
   config.discriminator.embed_dim = 50
   config.discriminator.features = (64, 128, 256)
   config.discriminator.dropout = 0.3
-  config.discriminator.downsample = 'strided'  # or 'phase' (same params)
+  config.discriminator.downsample = 'auto'
 
   # The generator's and the discriminator's Adam (the seed's Table 4).
   config.opt = base.get_opt(learning_rate=2e-4, b1=0.5)

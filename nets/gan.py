@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nets import layers
+
 
 def _phase_taps(kernel_size, stride):
   """One-hot [stride, taps, kernel_size] map of a 1-D SAME transposed conv.
@@ -31,6 +33,24 @@ def _phase_taps(kernel_size, stride):
   return taps, (-d_min, d_max)
 
 
+# The fastest impl per platform, measured at the GAN's shapes, batch 128
+# (bench/bench_gan.py, docs/benchmarks.md): cuDNN runs transposed and strided
+# convolutions natively; XLA:CPU's convolution gradients are slow paths that
+# im2col + matmul avoids.
+UPSAMPLE_AUTO = {'cpu': 'patches', 'default': 'transpose'}
+DOWNSAMPLE_AUTO = {'cpu': 'patches', 'default': 'strided'}
+
+
+def _resolve(layer, impl, auto):
+  """The impl to trace: 'auto' becomes the platform's entry of `auto`."""
+  choices = {'auto', *auto.values(), 'phase'}
+  if impl not in choices:
+    raise ValueError(f'{layer} impl={impl!r}: choices: {sorted(choices)}')
+  if impl != 'auto':
+    return impl
+  return auto.get(jax.default_backend(), auto['default'])
+
+
 def _conv_transpose_pad_lo(k, s):
   """lax.conv_transpose's leading pad for padding='SAME'."""
   return k - 1 if s > k - 1 else int(np.ceil((k + s - 2) / 2))
@@ -39,16 +59,18 @@ def _conv_transpose_pad_lo(k, s):
 class Upsample(nn.Module):
   """Exactly nn.ConvTranspose(features, (k, k), strides=(s, s), padding='SAME').
 
-  Same parameters ('kernel' [k, k, C_in, C_out], 'bias') for both impls, so
+  Same parameters ('kernel' [k, k, C_in, C_out], 'bias') for every impl, so
   checkpoints do not depend on the switch. impl='phase' computes it as one
   stride-1 conv to s*s*C_out channels (the s*s output phases) followed by
   depth-to-space: on XLA:CPU the kernel gradient of the strided transposed
-  conv was ~20x slower (bench/bench_gan.py, docs/benchmarks.md).
+  conv was ~20x slower (bench/bench_gan.py, docs/benchmarks.md); 'patches'
+  is the same phase conv as im2col + matmul (layers.conv_patches); 'auto'
+  picks per platform (UPSAMPLE_AUTO).
   """
   features: int
   kernel_size: int = 5
   stride: int = 2
-  impl: str = 'phase'  # 'phase' | 'transpose'
+  impl: str = 'auto'  # 'auto' | 'phase' | 'patches' | 'transpose'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
@@ -57,19 +79,21 @@ class Upsample(nn.Module):
                         (k, k, c_in, self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     dn = ('NHWC', 'HWIO', 'NHWC')
-    if self.impl == 'transpose':
+    impl = _resolve('Upsample', self.impl, UPSAMPLE_AUTO)
+    if impl == 'transpose':
       y = jax.lax.conv_transpose(x_BxHxWxC, kernel, (s, s), 'SAME',
                                  dimension_numbers=dn)
       return y + bias
-    if self.impl != 'phase':
-      raise ValueError(f'Upsample impl={self.impl!r}: choices: phase, transpose')
     taps, pads = _phase_taps(k, s)
     # [ty, tx, C_in, py, px, C_out]: tap (ty, tx) of output phase (py, px).
     w = jnp.einsum('pak,qbl,klio->abipqo', taps, taps, kernel)
     t = taps.shape[1]
-    y = jax.lax.conv_general_dilated(
-        x_BxHxWxC, w.reshape(t, t, c_in, s * s * self.features), (1, 1),
-        (pads, pads), dimension_numbers=dn)
+    w = w.reshape(t, t, c_in, s * s * self.features)
+    if impl == 'patches':
+      y = layers.conv_patches(x_BxHxWxC, w, (1, 1), (pads, pads))
+    else:
+      y = jax.lax.conv_general_dilated(x_BxHxWxC, w, (1, 1), (pads, pads),
+                                       dimension_numbers=dn)
     b, h, wd, _ = y.shape
     y = y.reshape(b, h, wd, s, s, self.features).transpose(0, 1, 3, 2, 4, 5)
     return y.reshape(b, h * s, wd * s, self.features) + bias
@@ -78,15 +102,17 @@ class Upsample(nn.Module):
 class Downsample(nn.Module):
   """Exactly nn.Conv(features, (k, k), strides=(s, s), padding='SAME').
 
-  Same parameters for both impls. impl='phase' pads the input, moves each
+  Same parameters for every impl. impl='phase' pads the input, moves each
   s x s block into channels (space-to-depth) and applies one stride-1
   ceil(k/s)^2 conv whose kernel is the zero-padded k x k kernel regrouped
   the same way: the strided conv's gradient was ~10x its forward on XLA:CPU.
+  'patches' is the strided conv as im2col + matmul (layers.conv_patches);
+  'auto' picks per platform (DOWNSAMPLE_AUTO).
   """
   features: int
   kernel_size: int = 5
   stride: int = 2
-  impl: str = 'phase'  # 'phase' | 'strided'
+  impl: str = 'auto'  # 'auto' | 'patches' | 'phase' | 'strided'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
@@ -96,11 +122,12 @@ class Downsample(nn.Module):
                         (k, k, c_in, self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     dn = ('NHWC', 'HWIO', 'NHWC')
-    if self.impl == 'strided':
+    impl = _resolve('Downsample', self.impl, DOWNSAMPLE_AUTO)
+    if impl == 'strided':
       return jax.lax.conv_general_dilated(
           x_BxHxWxC, kernel, (s, s), 'SAME', dimension_numbers=dn) + bias
-    if self.impl != 'phase':
-      raise ValueError(f'Downsample impl={self.impl!r}: choices: phase, strided')
+    if impl == 'patches':
+      return layers.conv_patches(x_BxHxWxC, kernel, (s, s), 'SAME') + bias
     (ph_lo, ph_hi), (pw_lo, pw_hi) = jax.lax.padtype_to_pads(
         (h, w), (k, k), (s, s), 'SAME')
     t = -(-k // s)  # taps per phase
@@ -153,7 +180,7 @@ class Generator(nn.Module):
   features: tuple = (256, 128, 64)
   dropout: float = 0.3
   bn_momentum: float = 0.9
-  upsample: str = 'phase'
+  upsample: str = 'auto'
 
   @nn.compact
   def __call__(self, inputs, train: bool = False, batch_stats=None):
@@ -184,7 +211,7 @@ class Discriminator(nn.Module):
   embed_dim: int = 50
   features: tuple = (64, 128, 256)
   dropout: float = 0.3
-  downsample: str = 'strided'
+  downsample: str = 'auto'
 
   @nn.compact
   def __call__(self, inputs, train: bool = False):

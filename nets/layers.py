@@ -1,6 +1,7 @@
 """Small layers shared by the nets."""
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -16,6 +17,29 @@ def pool2x2(x_BxHxWxC, op=jnp.max):
   b, h, w, c = x_BxHxWxC.shape
   x = x_BxHxWxC[:, :h // 2 * 2, :w // 2 * 2, :]
   return op(x.reshape(b, h // 2, 2, w // 2, 2, c), axis=(2, 4))
+
+
+def conv_patches(x_BxHxWxC, kernel_KxKxCxF, strides, padding):
+  """lax.conv_general_dilated(x, kernel, strides, padding), NHWC x HWIO, as
+  im2col: the kh*kw (strided) shifted slices stacked on channels, then one
+  matmul with the kernel flattened to [kh*kw*C, F].
+
+  Its gradients are slices, pads and matmuls. XLA:CPU's convolution-gradient
+  paths are slow for small maps with many channels (the GAN discriminator's
+  7x7x128 -> 4x4x256 layer: 5x, docs/benchmarks.md), so on CPU this form wins
+  there; it costs kh*kw times the input's memory, and it loses where the
+  maps are large and the channels few. padding: 'SAME', 'VALID' or
+  ((lo, hi), (lo, hi)).
+  """
+  (kh, kw, c, f), (sh, sw) = kernel_KxKxCxF.shape, strides
+  h, w = x_BxHxWxC.shape[1:3]
+  if isinstance(padding, str):
+    padding = jax.lax.padtype_to_pads((h, w), (kh, kw), strides, padding)
+  x = jnp.pad(x_BxHxWxC, ((0, 0), *padding, (0, 0)))
+  ho, wo = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
+  cols = [x[:, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw]
+          for i in range(kh) for j in range(kw)]
+  return jnp.concatenate(cols, -1) @ kernel_KxKxCxF.reshape(kh * kw * c, f)
 
 
 class DepthwiseConv(nn.Module):

@@ -106,3 +106,20 @@ def test_unknown_model_lists_choices():
 def test_unknown_model_field_is_config_error():
   with pytest.raises(errors.ConfigError, match='model.base.*widht'):
     nets.get_model(ml_collections.ConfigDict({'name': 'base', 'widht': 3}))
+
+
+@pytest.mark.parametrize('shape,kernel,strides,padding', [
+    ((2, 7, 7, 5), 5, (2, 2), 'SAME'), ((2, 28, 28, 1), 3, (1, 1), 'VALID'),
+    ((2, 9, 8, 3), 3, (1, 1), ((1, 1), (2, 0))), ((2, 6, 6, 3), 4, (3, 3), 'VALID')])
+def test_conv_patches_equals_lax_conv(shape, kernel, strides, padding):
+  x = jax.random.normal(jax.random.PRNGKey(0), shape)
+  k = jax.random.normal(jax.random.PRNGKey(1), (kernel, kernel, shape[-1], 4))
+  lax_conv = lambda k, x: jax.lax.conv_general_dilated(
+      x, k, strides, padding, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  patches = lambda k, x: layers.conv_patches(x, k, strides, padding)
+  for f in (lambda conv: conv(k, x),
+            lambda conv: jax.grad(lambda k, x: jnp.sum(conv(k, x) ** 2),
+                                  argnums=(0, 1))(k, x)):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                         atol=1e-4),
+                 f(patches), f(lax_conv))

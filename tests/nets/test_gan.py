@@ -12,31 +12,49 @@ from nets import mobilenet
 SMALL_G = dict(features=(8, 8, 4), embed_dim=4)
 
 
+def _grads(layer, variables, x):
+  """Output and the gradients of sum(out^2) w.r.t. params and input."""
+  loss = lambda v, x: jnp.sum(layer.apply(v, x) ** 2)
+  return layer.apply(variables, x), jax.grad(loss, argnums=(0, 1))(variables, x)
+
+
+def _assert_close(a, b):
+  jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-4,
+                                                       atol=1e-4), a, b)
+
+
+@pytest.mark.parametrize('impl', ['phase', 'patches', 'transpose', 'auto'])
 @pytest.mark.parametrize('size,kernel,stride', [(7, 5, 2), (5, 4, 3)])
-def test_upsample_phase_equals_conv_transpose(size, kernel, stride):
+def test_upsample_impls_equal_conv_transpose(size, kernel, stride, impl):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 3))
-  up = gan.Upsample(4, kernel_size=kernel, stride=stride, impl='phase')
+  up = gan.Upsample(4, kernel_size=kernel, stride=stride, impl=impl)
   variables = up.init(jax.random.PRNGKey(1), x)
   variables['params']['bias'] = jnp.arange(4.0)
   ref = nn.ConvTranspose(4, (kernel, kernel), strides=(stride, stride),
-                         padding='SAME').apply(variables, x)
-  out = up.apply(variables, x)
+                         padding='SAME')
+  out, grads = _grads(up, variables, x)
   assert out.shape == (2, size * stride, size * stride, 4)
-  np.testing.assert_allclose(out, ref, atol=1e-5)
-  np.testing.assert_allclose(
-      gan.Upsample(4, kernel, stride, impl='transpose').apply(variables, x), ref,
-      atol=1e-5)
+  _assert_close((out, grads), _grads(ref, variables, x))
 
 
-@pytest.mark.parametrize('size,kernel,stride', [(7, 5, 2), (10, 4, 3)])
-def test_downsample_phase_equals_strided_conv(size, kernel, stride):
+@pytest.mark.parametrize('impl', ['phase', 'patches', 'strided', 'auto'])
+@pytest.mark.parametrize('size,kernel,stride', [(7, 5, 2), (10, 4, 3), (28, 5, 2)])
+def test_downsample_impls_equal_strided_conv(size, kernel, stride, impl):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 3))
-  down = gan.Downsample(4, kernel_size=kernel, stride=stride, impl='phase')
+  down = gan.Downsample(4, kernel_size=kernel, stride=stride, impl=impl)
   variables = down.init(jax.random.PRNGKey(1), x)
   variables['params']['bias'] = jnp.arange(4.0)
-  ref = nn.Conv(4, (kernel, kernel), strides=(stride, stride),
-                padding='SAME').apply(variables, x)
-  np.testing.assert_allclose(down.apply(variables, x), ref, atol=1e-5)
+  ref = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
+  _assert_close(_grads(down, variables, x), _grads(ref, variables, x))
+
+
+def test_auto_is_the_platforms_choice(monkeypatch):
+  assert gan._resolve('Upsample', 'auto', gan.UPSAMPLE_AUTO) == (  # pylint: disable=protected-access
+      'patches' if jax.default_backend() == 'cpu' else 'transpose')
+  monkeypatch.setattr(jax, 'default_backend', lambda: 'gpu')
+  assert gan._resolve('Downsample', 'auto', gan.DOWNSAMPLE_AUTO) == 'strided'  # pylint: disable=protected-access
+  with pytest.raises(ValueError, match='choices'):
+    gan._resolve('Downsample', 'lax', gan.DOWNSAMPLE_AUTO)  # pylint: disable=protected-access
 
 
 def _init_generator(**kw):

@@ -101,3 +101,20 @@ def test_generator_objective_uses_the_classifier(tiny_states):
   grad = functools.partial(grad, x)
   # The frozen classifier's cross-entropy reaches the generator's images.
   assert float(jnp.abs(grad(1.0) - grad(0.0)).max()) > 1e-6
+
+
+def test_fast_step_equals_reference_step(tmp_path):
+  """The CPU-fast layer impls give the step of the native lax convolutions."""
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32))
+  y = jnp.asarray(rng.integers(0, 10, 16).astype(np.int32))
+  results = []
+  for up, down in (('transpose', 'strided'), ('patches', 'patches')):
+    config = tiny_config(tmp_path)
+    config.generator.upsample, config.discriminator.downsample = up, down
+    states = gan.create_states(config, jax.random.PRNGKey(0))
+    new, sums = _step(states, x, y)
+    results.append(({k: (new[k].params, new[k].batch_stats) for k in new},
+                    sums))
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=2e-4,
+                                 atol=2e-5), *results)

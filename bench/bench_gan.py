@@ -1,11 +1,11 @@
 """Throughput of the conditional-DCGAN train step and of its up/down-sampling.
 
 python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2]
-  1. the gradient of one 5x5/2 upsampling layer (7x7x256 -> 14x14x128) as
-     nn.ConvTranspose-equivalent lax.conv_transpose vs phase convs +
-     depth-to-space, of the discriminator's 5x5/2 convs, strided vs
-     space-to-depth, and of MobileNetV2's 3x3 depthwise convs, grouped
-     nn.Conv vs nets.layers.DepthwiseConv (shifted multiply-adds);
+  1. the gradient of the generator's 5x5/2 upsampling layers as
+     lax.conv_transpose vs phase convs + depth-to-space (lax or im2col +
+     matmul, 'patches'), of the discriminator's 5x5/2 convs, strided vs
+     space-to-depth vs im2col, and of MobileNetV2's 3x3 depthwise convs,
+     grouped nn.Conv vs nets.layers.DepthwiseConv (shifted multiply-adds);
   2. images/s of one full G+D+aux `train.gan.train_step` (configs/gan_300.py
      models) for each generator/discriminator implementation, and the
      implied seconds per gan_300 epoch (3000 images).

@@ -183,8 +183,7 @@ def _summarise(rows, seeds):
     accs = [r['test_accuracy'] for r in rs]
     out.append({
         'approach': approach, 'split': split,
-        'test_accuracy': report.fmt_mean_std(accs),
-        'mean_accuracy': report.mean_std_ci(accs)[0],
+        'test_accuracy': report.fmt_mean_std(accs), **report.seed_stats(accs),
         'feature_dim': rs[0]['feature_dim'], 'd': rs[0].get('d', ''),
         'seeds': ' '.join(str(s) for s in seeds),
         'epochs': ' '.join(str(r['epochs']) for r in rs),
@@ -194,22 +193,26 @@ def _summarise(rows, seeds):
 
 def write_report(config, workdir, rows, seeds):
   """results.json, Table 1 and, with Approach A, its table and Figure 2."""
-  metrics.write_results(workdir, rows)
   table = _summarise(rows, seeds)
+  columns = ['approach', 'split', 'test_accuracy', 'feature_dim', 'seeds',
+             'epochs', 'train_time_s']
+  csv_columns = ['approach', 'split', *report.STATS, *columns[3:]]
+  metrics.write_results(workdir, {'runs': rows,
+                                  'table': report.select(table, csv_columns)})
   notes = (f'FSDD, seed(s) {seeds}; test accuracy (mean ± std over seeds). '
            'Splits: random = stratified 70/15/15 (split seed '
            f'{config.data.split_seed}), official = indices 0-4 test, speaker '
            f'= {config.data.test_speaker!r} held out for test. '
            f'{metrics.machine_note()} train_time_s excludes compilation.',)
-  report.write_table(table, os.path.join(workdir, 'table1'),
-                     ['approach', 'split', 'test_accuracy', 'feature_dim',
-                      'seeds', 'epochs', 'train_time_s'],
-                     'Table 1: FSDD test accuracy by approach', notes)
+  report.write_table(table, os.path.join(workdir, 'table1'), columns,
+                     'Table 1: FSDD test accuracy by approach', notes,
+                     csv_columns)
   if any(r['d'] != '' for r in table):
     report.write_table([r for r in table if r['d'] != ''],
                        os.path.join(workdir, 'approach_a_vs_d'),
                        ['d', 'split', 'test_accuracy', 'epochs'],
-                       'Approach A: test accuracy vs bottleneck d', notes)
+                       'Approach A: test accuracy vs bottleneck d', notes,
+                       ['d', 'split', *report.STATS, 'epochs'])
     report.plot_accuracy_vs_d(table,
                               os.path.join(workdir, 'fig2_accuracy_vs_d.png'))
   return table

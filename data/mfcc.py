@@ -15,8 +15,10 @@ Three views, one per approach of Problem 1:
                     info['lengths'][split] (Approach B).
 """
 
+from absl import logging
 import librosa
 import numpy as np
+import tqdm
 
 import errors
 from data import cache
@@ -78,7 +80,11 @@ def extract(cfg, recordings):
   def compute():
     waves, kept, skipped = fsdd.load_all(
         recordings, cfg.sample_rate, cfg.on_other_rate, cfg.on_bad_file)
-    frames, lengths = cache.pack_ragged([mfcc(w, cfg) for w in waves])
+    logging.info('Computing the MFCCs of %d recordings (once: they are '
+                 'cached)', len(waves))
+    # disable=None: no bar when stderr is not a terminal.
+    frames, lengths = cache.pack_ragged([mfcc(w, cfg) for w in tqdm.tqdm(
+        waves, desc='MFCCs', unit='file', leave=False, disable=None)])
     return {'frames': frames, 'lengths': lengths, 'kept': kept,
             'skipped': np.array([p for p, _ in skipped], dtype=str)}
 

@@ -1,6 +1,7 @@
 """Reads a finished (or running) run back from its workdir; the CLI wrapper."""
 
 import functools
+import logging as py_logging
 import os
 import sys
 
@@ -16,6 +17,8 @@ def cli(main):
   """absl main for an eval script: a UserError is one `error:` line, exit 1."""
   @functools.wraps(main)
   def wrapped(argv):
+    # JAX's INFO line about probing for a TPU, on every machine without one.
+    py_logging.getLogger('jax._src.xla_bridge').setLevel(py_logging.WARNING)
     try:
       return main(argv)
     except errors.UserError as e:

@@ -4,6 +4,8 @@ Entries name 'module:function' and are imported on use, so a run imports
 only its own experiment's code (librosa, say, only for FSDD experiments).
 """
 
+import os
+
 import registry
 
 EXPERIMENTS = {
@@ -17,6 +19,24 @@ EXPERIMENTS = {
 
 
 def run(config, workdir):
-  """Runs the entry point config.experiment names."""
-  return registry.resolve(EXPERIMENTS, 'experiment', config.experiment)(
+  """Runs the entry point config.experiment names; prints its last line."""
+  results = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)(
       config, workdir)
+  print(summary(results, workdir))
+  return results
+
+
+def summary(results, workdir):
+  """'<test metrics>; results: <workdir>/results.json', the line a run ends
+  with. `results`: a run's results dict or a driver's table rows (whose
+  'mean' is a mean test accuracy)."""
+  if isinstance(results, dict):
+    shown = ', '.join(f'{k} {v:.4f}' for k, v in results.items()
+                      if 'test_' in k and isinstance(v, float))
+  else:
+    means = sorted(r['mean'] for r in results)
+    shown = f'table of {len(means)}: mean test accuracy {means[0]:.4f}'
+    if len(means) > 1:
+      shown += f' to {means[-1]:.4f}'
+  return f'{shown}; results: {os.path.join(workdir, "results.json")}'
+

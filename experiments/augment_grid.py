@@ -20,7 +20,6 @@ import json
 import os
 import time
 
-from absl import logging
 import jax
 import numpy as np
 from scipy import stats
@@ -35,6 +34,7 @@ from eval import report
 from experiments import supervised
 from experiments import sweep
 import nets
+from train import console
 from train import metrics
 from train import trainer
 from train import workdir as workdir_lib
@@ -293,18 +293,23 @@ def run(config, workdir):
   reals = {real: real_splits(config, real) for real in g.real_per_class}
   workdir_lib.record_config(config, workdir)
   t0 = time.perf_counter()
+  todo = []
   for seed in sweep.seed_range(config):
-    for real, real_data in reals.items():
+    for real in reals:
       for gen in g.generated_per_class:
         run_dir = _run_dir(workdir, real, gen, seed)
         run_cfg = run_config(config, real, gen, seed)
-        # Refuses a run directory made with another config.
+        # Refuses a run directory made with another config, before any
+        # training.
         workdir_lib.record_config(run_cfg, run_dir)
-        if os.path.exists(os.path.join(run_dir, 'results.json')):
-          continue
-        splits = build_cell(real_data, gen, cell_key(g.data_seed, real, gen),
-                            config.augment, synthetic)
-        result = train_cell(run_cfg, run_dir, splits)
-        logging.info('real=%d gen=%d seed=%d: test accuracy %.4f', real, gen,
-                     seed, result['test_accuracy'])
+        if not os.path.exists(os.path.join(run_dir, 'results.json')):
+          todo.append((run_cfg, run_dir, real, gen, seed))
+  runs = console.RunCounter(len(todo))
+  for run_cfg, run_dir, real, gen, seed in todo:
+    what = f'real {real} + generated {gen} per class, seed {seed}'
+    runs.start(what)
+    splits = build_cell(reals[real], gen, cell_key(g.data_seed, real, gen),
+                        config.augment, synthetic)
+    result = train_cell(run_cfg, run_dir, splits)
+    runs.finish(f'{what}: test_accuracy {result["test_accuracy"]:.4f}')
   return write_report(config, workdir, time.perf_counter() - t0, reals)

@@ -23,6 +23,7 @@ from experiments import supervised
 from experiments import sweep
 import nets
 from nets import mlp
+from train import console
 from train import metrics
 from train import trainer
 from train import workdir as workdir_lib
@@ -237,12 +238,17 @@ def run(config, workdir):
   workdir_lib.record_config(config, workdir)
   seeds = list(sweep.seed_range(config))
   rows, table = [], []
+  runs = console.RunCounter(
+      len(config.splits) * len(seeds) * len(config.approaches))
   for split in config.splits:
     for seed in seeds:
       for approach in config.approaches:
         stage_dir = os.path.join(workdir, split, f'seed{seed}', approach)
+        runs.start(f'{approach}, {split} split, seed {seed}')
         new_rows, histories = APPROACHES[approach](config, split, seed,
                                                    stage_dir)
+        runs.finish(f'{approach}, {split} split, seed {seed}: test_accuracy '
+                    + ' '.join(f'{r["test_accuracy"]:.4f}' for r in new_rows))
         rows += new_rows
         if seed == seeds[0] and histories:
           stem, title = FIGURES[approach]

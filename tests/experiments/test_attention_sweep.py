@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import pytest
 
+import experiments
 from experiments import attention_sweep
 from tests.conftest import tiny_attention_config
 
@@ -35,3 +36,13 @@ def test_sweep_writes_table_curves_and_maps(fake_mnist_dir, tmp_path):
   assert not (tmp_path / 'maps_base.png').exists()
   assert (tmp_path / 'se' / 'seed5' / 'results.json').exists()
 
+
+def test_summary_is_the_last_line_of_a_run_or_a_sweep():
+  assert experiments.summary(
+      {'test_accuracy': 0.97601, 'test_loss': 0.08, 'test_accuracy_per_seed':
+       [0.97], 'params': 5, 'train_time_s': 3.0}, 'runs/se') == (
+           'test_accuracy 0.9760, test_loss 0.0800; results: '
+           'runs/se/results.json')
+  assert experiments.summary([{'mean': 0.97}, {'mean': 0.95}], 'w') == (
+      'table of 2: mean test accuracy 0.9500 to 0.9700; results: '
+      'w/results.json')

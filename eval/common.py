@@ -48,9 +48,12 @@ def restore_state(workdir, config, model, sample_x, which='final'):
   return restored[0]
 
 
-def load_run(workdir, which='final'):
-  """(config, model, state, splits) of the run in `workdir`."""
+def load_run(workdir, which='final', data_dir=None):
+  """(config, model, state, splits) of the run in `workdir`; `data_dir`
+  replaces the config's data.dir (a run read back on another machine)."""
   config = workdir_lib.load_config(workdir)
+  if data_dir:
+    config.data.dir = data_dir
   splits = data.get_dataset(config.data)
   model = nets.get_model(config.model)
   state = restore_state(workdir, config, model, splits.x_test[:1], which)

@@ -129,3 +129,23 @@ def plot_accuracy_vs_d(table, path):
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+def plot_confusion(counts, path, title=''):
+  """Confusion-matrix counts (rows: true class, columns: predicted) as a PNG."""
+  n = len(counts)
+  fig, ax = plt.subplots(figsize=(5.6, 4.8))
+  im = ax.imshow(counts, cmap='Blues')
+  for (i, j), v in np.ndenumerate(counts):
+    ax.text(j, i, str(v), ha='center', va='center', fontsize=7,
+            color='white' if v > counts.max() / 2 else 'black')
+  ax.set_xticks(range(n))
+  ax.set_yticks(range(n))
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  ax.set_title(title, fontsize=9)
+  fig.colorbar(im, ax=ax)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

@@ -7,6 +7,7 @@ stage by stage and finished stages are not retrained. The run writes Table 1
 """
 
 import functools
+import json
 import os
 
 import jax
@@ -16,6 +17,7 @@ import numpy as np
 from configs import base
 import data
 from data import fsdd
+from data import mfcc as mfcc_features
 from data import splits as splits_lib
 import errors
 from eval import report
@@ -69,8 +71,10 @@ def run_baseline(config, split, seed, workdir):
   """Mean normalised MFCC frame -> MLP 256-128-64-32."""
   cfg = _stage_config(config, config.baseline, split, seed, 'fsdd_mfcc_mean')
   splits = data.get_dataset(cfg.data)
-  row, hist = _classify(config, split, seed, os.path.join(workdir, 'mlp'),
-                        splits, config.baseline)
+  run_dir = os.path.join(workdir, 'mlp')
+  row, hist = _classify(config, split, seed, run_dir, splits, config.baseline)
+  with open(os.path.join(run_dir, mfcc_features.ZSCORE_FILE), 'w') as f:
+    json.dump({k: splits.info[k].tolist() for k in ('mean', 'std')}, f)
   return [{'approach': 'baseline', **row}], {'baseline MLP': hist}
 
 

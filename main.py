@@ -82,6 +82,9 @@ def _set_up_console():
 def parse_flags(argv):
   """absl's flag parsing, with a bad --config (missing file, unknown variant
   or field) reported as one `error:` line instead of a traceback."""
+  if {'-h', '-?', '--help', '--helpshort', '--helpfull'} & set(argv[1:]):
+    global __doc__
+    __doc__ += experiments.usage()  # what absl's --help prints first
   try:
     return FLAGS(argv)
   except errors.UserError as e:

@@ -6,6 +6,7 @@ only its own experiment's code (librosa, say, only for FSDD experiments).
 
 import os
 
+from configs import base
 import registry
 
 EXPERIMENTS = {
@@ -40,3 +41,18 @@ def summary(results, workdir):
       shown += f' to {means[-1]:.4f}'
   return f'{shown}; results: {os.path.join(workdir, "results.json")}'
 
+
+def usage():
+  """The config files, their variants and the override syntax (--help)."""
+  return f"""
+Configs (--config=configs/<file>.py[:<variant>,...], variants comma-separated):
+{base.describe_configs()}
+
+Override any field of the config: --config.train.epochs=5 --config.model.name=se
+(the fields are in configs/base.py and the config file; a mistyped field fails
+with a "did you mean" message). --verbosity=-1 leaves the bars and the last
+line.
+
+Afterwards: python -m eval.evaluate --workdir=RUN (test metrics, per-class
+accuracy, confusion.png); python -m eval.predict --workdir=RUN FILE... .
+"""

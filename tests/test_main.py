@@ -113,6 +113,17 @@ def test_smoke_on_real_mnist(shared_data, tmp_path):
   assert (tmp_path / 'maps.png').stat().st_size > 1000
 
 
+def test_help_lists_configs_variants_and_overrides(tmp_path):
+  r = subprocess.run([sys.executable, 'main.py', '--help'], cwd=ROOT,
+                     capture_output=True, text=True, timeout=300)
+  lines = r.stdout.splitlines()
+  assert any(l.split() == ['spectrogram_cnn.py', 'lenet,', 'lenet_cbam,',
+                           'lenet_hybrid,', 'sweep,', 'smoke,', 'speaker,',
+                           'bf16'] for l in lines), r.stdout
+  assert any(l.split() == ['gan_base.py', 'judge'] for l in lines)
+  assert '--config.train.epochs=5' in r.stdout and '--workdir' in r.stdout
+
+
 def test_terminal_shows_header_epochs_and_results_line(fake_mnist_dir,
                                                        tmp_path):
   # Every platform JAX finds, so that its TPU probe would log if not hidden.

@@ -1,5 +1,10 @@
-"""python main.py --config=configs/<experiment>.py --workdir=runs/<name>"""
+"""python main.py --config=configs/<experiment>.py --workdir=runs/<name>
 
+Trains what the config describes into the workdir (resuming a run that is
+there) and ends with a line of test metrics and the path of results.json.
+"""
+
+import logging as py_logging
 import os
 import sys
 
@@ -8,6 +13,7 @@ from absl import flags
 from absl import logging
 import jax
 from ml_collections import config_flags
+import tqdm
 
 import errors
 import experiments
@@ -19,6 +25,8 @@ flags.DEFINE_string('workdir', None,
                     'Run directory: config.json, checkpoints, metrics, figures.')
 flags.mark_flags_as_required(['config', 'workdir'])
 FLAGS = flags.FLAGS
+# Progress lines without absl's "I1126 00:45:40.881415 1398... loop.py:86]".
+FLAGS.set_default('showprefixforinfo', False)
 
 
 def _maybe_initialize_distributed():
@@ -37,9 +45,46 @@ def _maybe_initialize_distributed():
     jax.distributed.initialize()
 
 
+class _BarSafeStream:
+  """stderr through tqdm.write, which lifts any bar out of the line's way."""
+
+  def write(self, text):
+    tqdm.tqdm.write(text, file=sys.stderr, end='')
+
+  def flush(self):
+    sys.stderr.flush()
+
+  def close(self):
+    """Leaves stderr open (logging closes its handlers' streams at exit)."""
+
+
+class _Formatter(logging.PythonFormatter):
+  """INFO lines bare unless --showprefixforinfo; absl's prefix on the rest."""
+
+  def format(self, record):
+    if record.levelno == py_logging.INFO and not FLAGS.showprefixforinfo:
+      return py_logging.Formatter.format(self, record)
+    return super().format(record)
+
+
+def _set_up_console():
+  """Log lines that never land inside a progress bar, at INFO by default."""
+  if not FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.INFO)
+  handler = logging.get_absl_handler().python_handler
+  handler.stream = _BarSafeStream()
+  handler.setFormatter(_Formatter())
+  if FLAGS.verbosity < 1:
+    # JAX's INFO line about probing for a TPU, on every machine without one.
+    py_logging.getLogger('jax._src.xla_bridge').setLevel(py_logging.WARNING)
+
+
 def parse_flags(argv):
   """absl's flag parsing, with a bad --config (missing file, unknown variant
   or field) reported as one `error:` line instead of a traceback."""
+  if {'-h', '-?', '--help', '--helpshort', '--helpfull'} & set(argv[1:]):
+    global __doc__
+    __doc__ += experiments.usage()  # what absl's --help prints first
   try:
     return FLAGS(argv)
   except errors.UserError as e:
@@ -79,7 +124,7 @@ def _loaded_config():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.set_verbosity(logging.INFO)
+  _set_up_console()
   # Sweeps and grids compile the same steps again in every run; a persistent
   # cache compiles them once per machine ($JAX_COMPILATION_CACHE_DIR wins).
   if not jax.config.jax_compilation_cache_dir:

@@ -5,17 +5,27 @@ as big_vision's configs do); `derive` makes the child config of one stage or
 one run of a sweep from its parent.
 """
 
+import importlib
+
 import ml_collections
 
 import data
 import errors
+
+class UnknownArgError(errors.ConfigError):
+  """A config-file argument that is none of the file's `choices`."""
+
+  def __init__(self, word, choices):
+    super().__init__(f'config argument {word!r}: unknown; choices: '
+                     f'{", ".join(choices) or "none"}')
+    self.choices = choices
 
 def parse_arg(arg, variants=(), **defaults):
   """`a,b,key=value` -> ConfigDict of `defaults` with variants set to True.
 
   Each bare word must be one of `variants`; each key=value must name a key of
   `defaults`, and its value is converted to that default's type. Anything
-  else is a ConfigError naming the config file's choices.
+  else is an UnknownArgError naming the config file's choices.
   """
   fields = dict({v: False for v in variants}, **defaults)
   for word in (arg or '').split(','):
@@ -28,10 +38,29 @@ def parse_arg(arg, variants=(), **defaults):
       kind = type(defaults[key])
       fields[key] = value.lower() in ('1', 'true') if kind is bool else kind(value)
     else:
-      choices = ', '.join(list(variants) + [f'{k}=' for k in defaults])
-      raise errors.ConfigError(
-          f'config argument {word!r}: unknown; choices: {choices or "none"}')
+      raise UnknownArgError(word, [*variants, *(f'{k}=' for k in defaults)])
   return ml_collections.ConfigDict(fields)
+
+
+def describe_configs():
+  """'  <file>.py  <its variants>' per config file of this folder (--help).
+
+  The variants are what each file's parse_arg accepts, found by asking it
+  for one it does not know, so the list cannot drift from the files.
+  """
+  folder = os.path.dirname(os.path.abspath(__file__))
+  lines = []
+  for name in sorted(os.listdir(folder)):
+    if not name.endswith('.py') or name == 'base.py':
+      continue
+    module = importlib.import_module(f'configs.{name[:-3]}')
+    try:
+      module.get_config('-')
+      choices = []
+    except UnknownArgError as e:
+      choices = e.choices
+    lines.append(f'  {name:<20} {", ".join(choices)}')
+  return '\n'.join(lines)
 
 
 def derive(config, keep=None, **overrides):

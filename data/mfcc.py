@@ -15,8 +15,10 @@ Three views, one per approach of Problem 1:
                     info['lengths'][split] (Approach B).
 """
 
+from absl import logging
 import librosa
 import numpy as np
+import tqdm
 
 import errors
 from data import cache
@@ -27,6 +29,9 @@ from data import splits as splits_lib
 # Bump when the feature code changes its output, to invalidate cached entries.
 FEATURE_VERSION = 1
 SPLIT_NAMES = ('train', 'val', 'test')
+# Beside a baseline run: {'mean', 'std'}, the training statistics its inputs
+# were z-scored with, which new recordings need too (eval.predict).
+ZSCORE_FILE = 'mfcc_zscore.json'
 
 
 def frame_params(sample_rate, frame_ms, hop_ms):
@@ -78,7 +83,11 @@ def extract(cfg, recordings):
   def compute():
     waves, kept, skipped = fsdd.load_all(
         recordings, cfg.sample_rate, cfg.on_other_rate, cfg.on_bad_file)
-    frames, lengths = cache.pack_ragged([mfcc(w, cfg) for w in waves])
+    logging.info('Computing the MFCCs of %d recordings (once: they are '
+                 'cached)', len(waves))
+    # disable=None: no bar when stderr is not a terminal.
+    frames, lengths = cache.pack_ragged([mfcc(w, cfg) for w in tqdm.tqdm(
+        waves, desc='MFCCs', unit='file', leave=False, disable=None)])
     return {'frames': frames, 'lengths': lengths, 'kept': kept,
             'skipped': np.array([p for p, _ in skipped], dtype=str)}
 
@@ -135,11 +144,16 @@ def _splits(parts, info, view):
   return splits_lib.Splits(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], info=info)
 
 
+def mean_frames(frames_list):
+  """[N, n_mfcc]: each utterance's mean normalised frame (the baseline's
+  input, here and in eval.predict)."""
+  return np.stack([f.mean(axis=0) for f in frames_list])
+
+
 def fsdd_mfcc_mean(cfg):
   """Baseline features: the mean normalised frame of each utterance."""
   parts, info = load_normalised(cfg)
-  return _splits(parts, info,
-                 lambda fl: np.stack([f.mean(axis=0) for f in fl]))
+  return _splits(parts, info, mean_frames)
 
 
 def fsdd_mfcc_flat(cfg):

@@ -58,9 +58,19 @@ def read_idx_split(directory, split):
   return images, labels
 
 
+def read_image(path, size=None):
+  """uint8 [H, W] grayscale of one image file, resized to `size` (w, h)."""
+  from PIL import Image  # Only image files need Pillow (a matplotlib dep).
+  try:
+    with Image.open(path) as im:
+      im = im.convert('L')
+      return np.asarray(im.resize(size) if size else im, np.uint8)
+  except OSError as e:
+    raise errors.DataError(f'{path}: unreadable image ({e})') from e
+
+
 def read_class_folders(root):
   """Reads the Kaggle Reduced-MNIST layout `<root>/<digit>/*.png|jpg`."""
-  from PIL import Image  # Only this layout needs Pillow (a matplotlib dep).
   images, labels = [], []
   for digit in range(10):
     folder = pathlib.Path(root) / str(digit)
@@ -69,12 +79,7 @@ def read_class_folders(root):
     for path in sorted(folder.iterdir()):
       if path.suffix.lower() not in _IMAGE_EXTS:
         continue
-      try:
-        with Image.open(path) as im:
-          img = np.asarray(im.convert('L').resize((28, 28)), np.uint8)
-      except OSError as e:
-        raise errors.DataError(f'{path}: unreadable image ({e})') from e
-      images.append(img)
+      images.append(read_image(path, (28, 28)))
       labels.append(digit)
   if not images:
     raise errors.DataError(f'{root}: no .png/.jpg images in its class folders')

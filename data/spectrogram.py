@@ -12,10 +12,9 @@ the scaled dB. Images are cached as uint8 (as an image file would hold them)
 under data.cache, keyed by every parameter below and the files' signature.
 """
 
-import functools
-
 from absl import logging
 import numpy as np
+import tqdm
 
 import errors
 from data import cache
@@ -69,13 +68,27 @@ def _check(cfg):
       raise errors.ConfigError(f'data.{field}={cfg[field]}: must be > 0')
 
 
+def _feature(cfg):
+  return dict(sample_rate=cfg.sample_rate, n_mels=cfg.n_mels, n_fft=cfg.n_fft,
+              hop_length=cfg.hop_length, frames=cfg.frames, top_db=cfg.top_db,
+              time_axis=cfg.time_axis)
+
+
+def wave_image(wave, cfg):
+  """uint8 [n_mels, frames, channels] of one wave at cfg.sample_rate: what the
+  pipeline caches per recording (and eval.predict computes per file)."""
+  return render(log_mel_image(wave, **_feature(cfg)), cfg.channels, cfg.cmap)
+
+
+def model_inputs(images):
+  """uint8 images -> the float32 in [0, 1] a model takes."""
+  return images.astype(np.float32) / 255.0
+
+
 def spectrogram_images(cfg, recordings):
   """(uint8 images [N, n_mels, frames, channels], kept indices), cached."""
   _check(cfg)
-  feature = dict(sample_rate=cfg.sample_rate, n_mels=cfg.n_mels,
-                 n_fft=cfg.n_fft, hop_length=cfg.hop_length, frames=cfg.frames,
-                 top_db=cfg.top_db, time_axis=cfg.time_axis)
-  params = dict(feature, channels=cfg.channels, cmap=cfg.cmap,
+  params = dict(_feature(cfg), channels=cfg.channels, cmap=cfg.cmap,
                 on_other_rate=cfg.on_other_rate, on_bad_file=cfg.on_bad_file,
                 files=cache.file_signature([r.path for r in recordings]),
                 version=_VERSION)
@@ -83,8 +96,11 @@ def spectrogram_images(cfg, recordings):
   def compute():
     waves, kept, _ = fsdd.load_all(recordings, cfg.sample_rate,
                                    cfg.on_other_rate, cfg.on_bad_file)
-    to_image = functools.partial(log_mel_image, **feature)
-    images = [render(to_image(w), cfg.channels, cfg.cmap) for w in waves]
+    logging.info('Computing %d spectrogram images (once: they are cached)',
+                 len(waves))
+    # disable=None: no bar when stderr is not a terminal.
+    images = [wave_image(w, cfg) for w in tqdm.tqdm(
+        waves, desc='spectrograms', unit='file', leave=False, disable=None)]
     return {'images': np.stack(images), 'kept': kept}
 
   arrays = cache.cached(cfg.cache_dir or cache.DEFAULT_CACHE_DIR,
@@ -112,7 +128,7 @@ def fsdd_spectrogram(cfg):
     parts = (train[keep], *parts[1:])
   arrays = []
   for idx in parts:
-    arrays += [images[idx].astype(np.float32) / 255.0, labels[idx]]
+    arrays += [model_inputs(images[idx]), labels[idx]]
   logging.info('fsdd_spectrogram %s split: %s train/val/test', cfg.split,
                [len(p) for p in parts])
   return splits_lib.Splits(

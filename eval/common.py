@@ -1,6 +1,7 @@
 """Reads a finished (or running) run back from its workdir; the CLI wrapper."""
 
 import functools
+import logging as py_logging
 import os
 import sys
 
@@ -16,6 +17,8 @@ def cli(main):
   """absl main for an eval script: a UserError is one `error:` line, exit 1."""
   @functools.wraps(main)
   def wrapped(argv):
+    # JAX's INFO line about probing for a TPU, on every machine without one.
+    py_logging.getLogger('jax._src.xla_bridge').setLevel(py_logging.WARNING)
     try:
       return main(argv)
     except errors.UserError as e:
@@ -45,9 +48,12 @@ def restore_state(workdir, config, model, sample_x, which='final'):
   return restored[0]
 
 
-def load_run(workdir, which='final'):
-  """(config, model, state, splits) of the run in `workdir`."""
+def load_run(workdir, which='final', data_dir=None):
+  """(config, model, state, splits) of the run in `workdir`; `data_dir`
+  replaces the config's data.dir (a run read back on another machine)."""
   config = workdir_lib.load_config(workdir)
+  if data_dir:
+    config.data.dir = data_dir
   splits = data.get_dataset(config.data)
   model = nets.get_model(config.model)
   state = restore_state(workdir, config, model, splits.x_test[:1], which)

@@ -28,12 +28,32 @@ def fmt_mean_std(values, digits=4):
   return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
 
-def write_table(rows, path_stem, columns=None, title=None, notes=()):
-  """Writes `rows` (list of dicts) to <path_stem>.md and <path_stem>.csv."""
+# The numbers behind a 'mean ± std' cell, as CSV columns and row keys.
+STATS = ('mean', 'std', 'ci95', 'n')
+
+
+def seed_stats(values):
+  """{mean, std, ci95, n} of per-seed values (std and ci95 NaN for one)."""
+  return dict(zip(STATS, (*mean_std_ci(values), len(values))))
+
+
+def select(rows, columns):
+  """`rows` with only `columns`: a table's CSV view, for results.json."""
+  return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def write_table(rows, path_stem, columns=None, title=None, notes=(),
+                csv_columns=None):
+  """Writes `rows` (list of dicts) to <path_stem>.md and <path_stem>.csv.
+
+  The markdown holds `columns`, for people ('0.9760 ± 0.0010'); the CSV holds
+  `csv_columns` (default: the same), which name numbers for machines
+  (STATS in place of such a cell).
+  """
   columns = columns or list(rows[0])
   os.makedirs(os.path.dirname(os.path.abspath(path_stem)), exist_ok=True)
   with open(path_stem + '.csv', 'w', newline='') as f:
-    w = csv.DictWriter(f, columns, extrasaction='ignore')
+    w = csv.DictWriter(f, csv_columns or columns, extrasaction='ignore')
     w.writeheader()
     w.writerows(rows)
   cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
@@ -94,18 +114,38 @@ def plot_accuracy_vs_d(table, path):
   fig, ax = plt.subplots(figsize=(6, 4))
   for i, split in enumerate(sorted({r['split'] for r in table})):
     color = f'C{i}'
-    a = sorted((r['d'], r['mean_accuracy']) for r in table
+    a = sorted((r['d'], r['mean']) for r in table
                if r['split'] == split and r['d'] != '')
     if a:
       ax.plot(*zip(*a), marker='o', color=color, label=f'Approach A ({split})')
     for r in table:
       if r['split'] == split and r['approach'] == 'baseline':
-        ax.axhline(r['mean_accuracy'], color=color, linestyle='--',
+        ax.axhline(r['mean'], color=color, linestyle='--',
                    label=f'baseline ({split})')
   ax.set_xlabel('bottleneck d')
   ax.set_ylabel('test accuracy')
   ax.set_title('Figure 2: accuracy vs autoencoder bottleneck')
   ax.legend(fontsize=8)
   fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def plot_confusion(counts, path, title=''):
+  """Confusion-matrix counts (rows: true class, columns: predicted) as a PNG."""
+  n = len(counts)
+  fig, ax = plt.subplots(figsize=(5.6, 4.8))
+  im = ax.imshow(counts, cmap='Blues')
+  for (i, j), v in np.ndenumerate(counts):
+    ax.text(j, i, str(v), ha='center', va='center', fontsize=7,
+            color='white' if v > counts.max() / 2 else 'black')
+  ax.set_xticks(range(n))
+  ax.set_yticks(range(n))
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  ax.set_title(title, fontsize=9)
+  fig.colorbar(im, ax=ax)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path, dpi=100)
   plt.close(fig)

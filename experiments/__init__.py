@@ -4,6 +4,9 @@ Entries name 'module:function' and are imported on use, so a run imports
 only its own experiment's code (librosa, say, only for FSDD experiments).
 """
 
+import os
+
+from configs import base
 import registry
 
 EXPERIMENTS = {
@@ -17,6 +20,39 @@ EXPERIMENTS = {
 
 
 def run(config, workdir):
-  """Runs the entry point config.experiment names."""
-  return registry.resolve(EXPERIMENTS, 'experiment', config.experiment)(
+  """Runs the entry point config.experiment names; prints its last line."""
+  results = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)(
       config, workdir)
+  print(summary(results, workdir))
+  return results
+
+
+def summary(results, workdir):
+  """'<test metrics>; results: <workdir>/results.json', the line a run ends
+  with. `results`: a run's results dict or a driver's table rows (whose
+  'mean' is a mean test accuracy)."""
+  if isinstance(results, dict):
+    shown = ', '.join(f'{k} {v:.4f}' for k, v in results.items()
+                      if 'test_' in k and isinstance(v, float))
+  else:
+    means = sorted(r['mean'] for r in results)
+    shown = f'table of {len(means)}: mean test accuracy {means[0]:.4f}'
+    if len(means) > 1:
+      shown += f' to {means[-1]:.4f}'
+  return f'{shown}; results: {os.path.join(workdir, "results.json")}'
+
+
+def usage():
+  """The config files, their variants and the override syntax (--help)."""
+  return f"""
+Configs (--config=configs/<file>.py[:<variant>,...], variants comma-separated):
+{base.describe_configs()}
+
+Override any field of the config: --config.train.epochs=5 --config.model.name=se
+(the fields are in configs/base.py and the config file; a mistyped field fails
+with a "did you mean" message). --verbosity=-1 leaves the bars and the last
+line.
+
+Afterwards: python -m eval.evaluate --workdir=RUN (test metrics, per-class
+accuracy, confusion.png); python -m eval.predict --workdir=RUN FILE... .
+"""

@@ -27,23 +27,29 @@ def run(config, workdir):
   rows = []
   for name, results in per_model.items():
     acc = [r['test_accuracy'] for r in results]
-    mean, _, ci = report.mean_std_ci(acc)
+    stats = report.seed_stats(acc)
     times = [r['train_time_s'] for r in results]
     rows.append({
         'model': name, 'params': results[0]['params'],
         'test accuracy (mean ± std)': report.fmt_mean_std(acc),
-        '95% CI': f'± {ci:.4f}', 'vs base': f'{mean - base_mean:+.4f}',
+        '95% CI': f'± {stats["ci95"]:.4f}', **stats,
+        'vs base': f'{stats["mean"] - base_mean:+.4f}',
         'train time s (mean)': f'{sum(times) / len(times):.1f}',
         'compile s': f'{results[0]["compile_time_s"]:.1f}',
         'study accuracy': STUDY_ACCURACY.get(name, ''),
     })
+  columns = ['model', 'params', 'test accuracy (mean ± std)', '95% CI',
+             'vs base', 'train time s (mean)', 'compile s', 'study accuracy']
+  csv_columns = ['model', 'params', *report.STATS, *columns[4:]]
   table = report.write_table(
-      rows, os.path.join(workdir, 'table10'),
+      rows, os.path.join(workdir, 'table10'), columns,
       title='Table 10: attention on Reduced MNIST (5000 train / 1000 test)',
       notes=[f'{config.seeds} seeds (seed {config.seed}..'
              f'{config.seed + config.seeds - 1}), {config.train.epochs} '
              f'epochs, batch {config.train.batch_size}. '
-             f'{metrics.machine_note()} Train time excludes compilation.'])
+             f'{metrics.machine_note()} Train time excludes compilation.'],
+      csv_columns=csv_columns)
+  metrics.write_results(workdir, {'table': report.select(rows, csv_columns)})
   report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
                      title=f'Problem 4A (seed {config.seed})')
   print(table)

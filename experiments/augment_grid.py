@@ -20,7 +20,6 @@ import json
 import os
 import time
 
-from absl import logging
 import jax
 import numpy as np
 from scipy import stats
@@ -35,6 +34,7 @@ from eval import report
 from experiments import supervised
 from experiments import sweep
 import nets
+from train import console
 from train import metrics
 from train import trainer
 from train import workdir as workdir_lib
@@ -167,20 +167,20 @@ def table_rows(results, study):
   rows = []
   for (real, gen), runs in sorted(results.items()):
     acc = [r['test_accuracy'] for r in runs]
-    mean, std, half = report.mean_std_ci(acc)
+    summary = report.seed_stats(acc)
     base = [r['test_accuracy'] for r in results.get((real, 0), [])]
     row = {
         'real/class': real, 'generated/class': gen,
         'train images': runs[0]['train_images'],
-        'accuracy': report.fmt_mean_std(acc), '95% CI': f'± {half:.4f}',
-        'n': len(acc), 'per seed': ' '.join(f'{a:.4f}' for a in acc),
+        'accuracy': report.fmt_mean_std(acc),
+        '95% CI': f'± {summary["ci95"]:.4f}', **summary,
+        'per seed': ' '.join(f'{a:.4f}' for a in acc),
         'study (1 run)': study.get(real, {}).get(gen, ''),
         'vs 0 generated': '', 'p (Welch)': '',
         'train s/seed': f'{np.mean([r["train_time_s"] for r in runs]):.0f}',
-        'mean': mean, 'std': std, 'ci95': half,
     }
     if gen and len(base) > 1 and len(acc) > 1:
-      row['vs 0 generated'] = f'{mean - np.mean(base):+.4f}'
+      row['vs 0 generated'] = f'{summary["mean"] - np.mean(base):+.4f}'
       row['p (Welch)'] = f'{stats.ttest_ind(acc, base, equal_var=False).pvalue:.3f}'
     rows.append(row)
   return rows
@@ -222,19 +222,24 @@ def write_tables(rows, config, workdir, total_s):
   columns = ['real/class', 'generated/class', 'train images', 'accuracy',
              '95% CI', 'n', 'per seed', 'study (1 run)', 'vs 0 generated',
              'p (Welch)', 'train s/seed']
+  csv_columns = [*columns[:3], *report.STATS, *columns[6:]]
   text = report.write_table(rows, os.path.join(workdir, f'table{name}'), columns,
                             f'Table {name}: accuracy, real x generated per '
-                            'class', notes)
+                            'class', notes, csv_columns)
+  metrics.write_results(workdir, {'table': report.select(rows, csv_columns)})
   gens = sorted({r['generated/class'] for r in rows})
   pivot = []
   for real in sorted({r['real/class'] for r in rows}):
-    cells = {r['generated/class']: r['accuracy'] for r in rows
-             if r['real/class'] == real}
+    cells = {r['generated/class']: r for r in rows if r['real/class'] == real}
     pivot.append({'real \\ generated': real,
-                  **{str(g): cells.get(g, '') for g in gens}})
+                  **{str(g): cells[g]['accuracy'] for g in cells},
+                  **{f'{g} {k}': cells[g][k] for g in cells
+                     for k in ('mean', 'std')}})
   report.write_table(pivot, os.path.join(workdir, f'table{name}_grid'),
                      ['real \\ generated'] + [str(g) for g in gens],
-                     f'Table {name} (grid): mean ± std test accuracy', notes)
+                     f'Table {name} (grid): mean ± std test accuracy', notes,
+                     ['real \\ generated'] + [
+                         f'{g} {k}' for k in ('mean', 'std') for g in gens])
   return text
 
 
@@ -288,18 +293,23 @@ def run(config, workdir):
   reals = {real: real_splits(config, real) for real in g.real_per_class}
   workdir_lib.record_config(config, workdir)
   t0 = time.perf_counter()
+  todo = []
   for seed in sweep.seed_range(config):
-    for real, real_data in reals.items():
+    for real in reals:
       for gen in g.generated_per_class:
         run_dir = _run_dir(workdir, real, gen, seed)
         run_cfg = run_config(config, real, gen, seed)
-        # Refuses a run directory made with another config.
+        # Refuses a run directory made with another config, before any
+        # training.
         workdir_lib.record_config(run_cfg, run_dir)
-        if os.path.exists(os.path.join(run_dir, 'results.json')):
-          continue
-        splits = build_cell(real_data, gen, cell_key(g.data_seed, real, gen),
-                            config.augment, synthetic)
-        result = train_cell(run_cfg, run_dir, splits)
-        logging.info('real=%d gen=%d seed=%d: test accuracy %.4f', real, gen,
-                     seed, result['test_accuracy'])
+        if not os.path.exists(os.path.join(run_dir, 'results.json')):
+          todo.append((run_cfg, run_dir, real, gen, seed))
+  runs = console.RunCounter(len(todo))
+  for run_cfg, run_dir, real, gen, seed in todo:
+    what = f'real {real} + generated {gen} per class, seed {seed}'
+    runs.start(what)
+    splits = build_cell(reals[real], gen, cell_key(g.data_seed, real, gen),
+                        config.augment, synthetic)
+    result = train_cell(run_cfg, run_dir, splits)
+    runs.finish(f'{what}: test_accuracy {result["test_accuracy"]:.4f}')
   return write_report(config, workdir, time.perf_counter() - t0, reals)

@@ -10,7 +10,6 @@ results.json and the per-epoch history table.
 import dataclasses
 import os
 
-from absl import logging
 import jax
 import numpy as np
 
@@ -70,10 +69,7 @@ def pretrained_aux(config, workdir, splits, template):
     return template.replace(params=state.params, batch_stats=state.batch_stats)
   sub, aux_dir = aux_config(config), os.path.join(workdir, 'aux')
   workdir_lib.record_config(sub, aux_dir)
-  state, run = trainer.fit(sub, aux_dir, nets.get_model(sub.model), splits)
-  logging.info('Auxiliary classifier: %s', run['history'][-1] if run['history']
-               else 'restored')
-  return state
+  return trainer.fit(sub, aux_dir, nets.get_model(sub.model), splits)[0]
 
 
 def sample_grids(config, workdir):

@@ -7,6 +7,7 @@ stage by stage and finished stages are not retrained. The run writes Table 1
 """
 
 import functools
+import json
 import os
 
 import jax
@@ -16,6 +17,7 @@ import numpy as np
 from configs import base
 import data
 from data import fsdd
+from data import mfcc as mfcc_features
 from data import splits as splits_lib
 import errors
 from eval import report
@@ -23,6 +25,7 @@ from experiments import supervised
 from experiments import sweep
 import nets
 from nets import mlp
+from train import console
 from train import metrics
 from train import trainer
 from train import workdir as workdir_lib
@@ -68,8 +71,10 @@ def run_baseline(config, split, seed, workdir):
   """Mean normalised MFCC frame -> MLP 256-128-64-32."""
   cfg = _stage_config(config, config.baseline, split, seed, 'fsdd_mfcc_mean')
   splits = data.get_dataset(cfg.data)
-  row, hist = _classify(config, split, seed, os.path.join(workdir, 'mlp'),
-                        splits, config.baseline)
+  run_dir = os.path.join(workdir, 'mlp')
+  row, hist = _classify(config, split, seed, run_dir, splits, config.baseline)
+  with open(os.path.join(run_dir, mfcc_features.ZSCORE_FILE), 'w') as f:
+    json.dump({k: splits.info[k].tolist() for k in ('mean', 'std')}, f)
   return [{'approach': 'baseline', **row}], {'baseline MLP': hist}
 
 
@@ -183,8 +188,7 @@ def _summarise(rows, seeds):
     accs = [r['test_accuracy'] for r in rs]
     out.append({
         'approach': approach, 'split': split,
-        'test_accuracy': report.fmt_mean_std(accs),
-        'mean_accuracy': report.mean_std_ci(accs)[0],
+        'test_accuracy': report.fmt_mean_std(accs), **report.seed_stats(accs),
         'feature_dim': rs[0]['feature_dim'], 'd': rs[0].get('d', ''),
         'seeds': ' '.join(str(s) for s in seeds),
         'epochs': ' '.join(str(r['epochs']) for r in rs),
@@ -194,22 +198,26 @@ def _summarise(rows, seeds):
 
 def write_report(config, workdir, rows, seeds):
   """results.json, Table 1 and, with Approach A, its table and Figure 2."""
-  metrics.write_results(workdir, rows)
   table = _summarise(rows, seeds)
+  columns = ['approach', 'split', 'test_accuracy', 'feature_dim', 'seeds',
+             'epochs', 'train_time_s']
+  csv_columns = ['approach', 'split', *report.STATS, *columns[3:]]
+  metrics.write_results(workdir, {'runs': rows,
+                                  'table': report.select(table, csv_columns)})
   notes = (f'FSDD, seed(s) {seeds}; test accuracy (mean ± std over seeds). '
            'Splits: random = stratified 70/15/15 (split seed '
            f'{config.data.split_seed}), official = indices 0-4 test, speaker '
            f'= {config.data.test_speaker!r} held out for test. '
            f'{metrics.machine_note()} train_time_s excludes compilation.',)
-  report.write_table(table, os.path.join(workdir, 'table1'),
-                     ['approach', 'split', 'test_accuracy', 'feature_dim',
-                      'seeds', 'epochs', 'train_time_s'],
-                     'Table 1: FSDD test accuracy by approach', notes)
+  report.write_table(table, os.path.join(workdir, 'table1'), columns,
+                     'Table 1: FSDD test accuracy by approach', notes,
+                     csv_columns)
   if any(r['d'] != '' for r in table):
     report.write_table([r for r in table if r['d'] != ''],
                        os.path.join(workdir, 'approach_a_vs_d'),
                        ['d', 'split', 'test_accuracy', 'epochs'],
-                       'Approach A: test accuracy vs bottleneck d', notes)
+                       'Approach A: test accuracy vs bottleneck d', notes,
+                       ['d', 'split', *report.STATS, 'epochs'])
     report.plot_accuracy_vs_d(table,
                               os.path.join(workdir, 'fig2_accuracy_vs_d.png'))
   return table
@@ -234,12 +242,17 @@ def run(config, workdir):
   workdir_lib.record_config(config, workdir)
   seeds = list(sweep.seed_range(config))
   rows, table = [], []
+  runs = console.RunCounter(
+      len(config.splits) * len(seeds) * len(config.approaches))
   for split in config.splits:
     for seed in seeds:
       for approach in config.approaches:
         stage_dir = os.path.join(workdir, split, f'seed{seed}', approach)
+        runs.start(f'{approach}, {split} split, seed {seed}')
         new_rows, histories = APPROACHES[approach](config, split, seed,
                                                    stage_dir)
+        runs.finish(f'{approach}, {split} split, seed {seed}: test_accuracy '
+                    + ' '.join(f'{r["test_accuracy"]:.4f}' for r in new_rows))
         rows += new_rows
         if seed == seeds[0] and histories:
           stem, title = FIGURES[approach]

@@ -28,23 +28,27 @@ def run(config, workdir):
     seed_acc, seed_time = SEED_RESULTS.get(name, ('', ''))
     rows.append({
         'model': name, 'params': runs[0]['params'],
-        'test accuracy': report.fmt_mean_std(acc),
+        'test accuracy': report.fmt_mean_std(acc), **report.seed_stats(acc),
         'train time s': f'{sum(times) / len(times):.1f}',
         'epochs': '/'.join(map(str, epochs)),
         's/epoch': f'{sum(times) / sum(epochs):.1f}',
         'seed accuracy': seed_acc, 'seed time s (T4)': seed_time,
     })
+  columns = ['model', 'params', 'test accuracy', 'train time s', 'epochs',
+             's/epoch', 'seed accuracy', 'seed time s (T4)']
+  csv_columns = ['model', 'params', *report.STATS, *columns[3:]]
   seeds = f'seed {config.seed}' if config.seeds == 1 else (
       f'seeds {config.seed}..{config.seed + config.seeds - 1}')
   table = report.write_table(
-      rows, os.path.join(workdir, 'table13'),
+      rows, os.path.join(workdir, 'table13'), columns,
       title=f'Table 13: spectrogram CNNs on FSDD ({config.data.split} split)',
       notes=[f'{seeds} (split seed {config.data.split_seed}), at most '
              f'{config.train.epochs} epochs with early stopping (patience '
              f'{config.train.patience}, best val loss restored), batch '
              f'{config.train.batch_size}, {config.model.dtype}. '
              f'{metrics.machine_note()} Train time excludes compilation; '
-             '"epochs" is epochs run per seed.'])
+             '"epochs" is epochs run per seed.'], csv_columns=csv_columns)
+  metrics.write_results(workdir, {'table': report.select(rows, csv_columns)})
   report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
                      title=f'Problem 4B, {config.data.split} split ({seeds})')
   print(table)

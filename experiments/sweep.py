@@ -2,10 +2,9 @@
 
 import os
 
-from absl import logging
-
 from configs import base
 from experiments import supervised
+from train import console
 from train import metrics
 
 
@@ -24,6 +23,7 @@ def run_models(config, workdir, override=None, after_first=None):
   it stopped.
   """
   results, histories = {}, {}
+  runs = console.RunCounter(len(config.sweep.models) * config.seeds)
   for name in config.sweep.models:
     for seed in seed_range(config):
       cfg = base.derive(config, experiment='supervised', seed=seed, seeds=1,
@@ -31,8 +31,10 @@ def run_models(config, workdir, override=None, after_first=None):
       if override:
         override(cfg, name)
       run_dir = os.path.join(workdir, name, f'seed{seed}')
+      runs.start(f'{name} seed {seed}')
       result = supervised.train_and_evaluate(cfg, run_dir)
-      logging.info('%s seed %d: %s', name, seed, result)
+      runs.finish(f'{name} seed {seed}: test_accuracy '
+                  f'{result["test_accuracy"]:.4f}')
       results.setdefault(name, []).append(result)
       if seed == config.seed:
         histories[name] = metrics.read_history(run_dir)

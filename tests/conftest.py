@@ -51,16 +51,20 @@ def _compilation_cache(tmp_path_factory):
     os.environ[name.upper()] = str(value)
 
 
-@pytest.fixture
-def fake_mnist_dir(tmp_path):
-  """A data root with `mnist/` holding four small valid IDX files."""
-  root = tmp_path / 'data'
+def write_fake_mnist(root):
+  """Makes `root`/mnist/ hold four small valid IDX files; returns `root`."""
   (root / 'mnist').mkdir(parents=True)
   for split, n, seed in (('train', 30, 0), ('t10k', 12, 1)):
     images, labels = make_digits(n, seed)
     write_idx(root / 'mnist' / f'{split}-images-idx3-ubyte.gz', images, 2051)
     write_idx(root / 'mnist' / f'{split}-labels-idx1-ubyte.gz', labels, 2049)
   return root
+
+
+@pytest.fixture
+def fake_mnist_dir(tmp_path):
+  """A data root with `mnist/` holding four small valid IDX files."""
+  return write_fake_mnist(tmp_path / 'data')
 
 
 @pytest.fixture

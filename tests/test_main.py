@@ -21,10 +21,12 @@ from train import trainer
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _main(*args, workdir, wait=True):
+def _main(*args, workdir, wait=True, platforms='cpu'):
   cmd = [sys.executable, 'main.py', '--config=configs/attention_mnist.py',
          f'--workdir={workdir}', '--config.train.progress=False', *args]
-  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  env = dict(os.environ)
+  if platforms:
+    env['JAX_PLATFORMS'] = platforms
   if not wait:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -109,3 +111,36 @@ def test_smoke_on_real_mnist(shared_data, tmp_path):
                      cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert r.returncode == 0, r.stderr[-2000:]
   assert (tmp_path / 'maps.png').stat().st_size > 1000
+
+
+def test_help_lists_configs_variants_and_overrides(tmp_path):
+  r = subprocess.run([sys.executable, 'main.py', '--help'], cwd=ROOT,
+                     capture_output=True, text=True, timeout=300)
+  lines = r.stdout.splitlines()
+  assert any(l.split() == ['spectrogram_cnn.py', 'lenet,', 'lenet_cbam,',
+                           'lenet_hybrid,', 'sweep,', 'smoke,', 'speaker,',
+                           'bf16'] for l in lines), r.stdout
+  assert any(l.split() == ['gan_base.py', 'judge'] for l in lines)
+  assert '--config.train.epochs=5' in r.stdout and '--workdir' in r.stdout
+
+
+def test_terminal_shows_header_epochs_and_results_line(fake_mnist_dir,
+                                                       tmp_path):
+  # Every platform JAX finds, so that its TPU probe would log if not hidden.
+  r = _main(*_tiny_flags(fake_mnist_dir), '--config.train.epochs=2',
+            workdir=tmp_path, platforms=None)
+  assert r.returncode == 0, r.stderr[-2000:]
+  log = r.stderr.splitlines()
+  assert log[0] == (f'supervised base in {tmp_path}: 200 train / 50 val / '
+                    f'50 test, 225,034 params, {jax.devices()[0].device_kind}')
+  assert [l.split(':')[0] for l in log[1:3]] == ['epoch 1/2', 'epoch 2/2']
+  assert 'val_acc' in log[1] and log[1].endswith(' s)')
+  assert log[3].startswith('Trained 2 epochs') and len(log) == 4
+  result = json.loads((tmp_path / 'results.json').read_text())
+  assert r.stdout == (f'test_accuracy {result["test_accuracy"]:.4f}, test_loss '
+                      f'{result["test_loss"]:.4f}; results: '
+                      f'{tmp_path}/results.json\n')
+  assert result['provenance']['git_commit'] in (None, subprocess.run(
+      ['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True,
+      text=True).stdout.strip())
+  assert result['provenance']['versions']['optax']

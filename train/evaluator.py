@@ -83,3 +83,15 @@ class Evaluator:
                        sharding.put(idx[s], self.mesh, P('data')),
                        sharding.put(mask[s], self.mesh, P('data')))
     return means(sums, prefix)
+
+
+def probabilities(state, x, batch_size, replicated=False):
+  """Softmax outputs [N, classes] in eval mode ([R, N, classes] for a state
+  with a leading replica axis), batch by batch on the host's default device."""
+  def forward(s, x_B):
+    logits = s.apply_fn(s.variables(), x_B, train=False)
+    return jax.nn.softmax(logits.astype(jnp.float32))
+  forward = jax.jit(sharding.maybe_vmap(forward, replicated, (0, None)))
+  parts = [np.asarray(forward(state, x[i:i + batch_size]))
+           for i in range(0, len(x), batch_size)]
+  return np.concatenate(parts, axis=-2)

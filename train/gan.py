@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 import nets
+from train import console
 from train import evaluator as evaluator_lib
 from train import loop as loop_lib
 from train import losses
@@ -166,6 +167,8 @@ def fit_gan(config, workdir, splits, init_aux, on_epoch=None):
   states = loop.state
   if not loop.resumed:
     states = {**states, 'aux': init_aux(states['aux'])}
+  console.header('gan', workdir, splits,
+                 {k: state_lib.count_params(states[k]) for k in NETWORKS})
   states = jax.tree.map(lambda a: sharding.put(a, mesh), states)
 
   step = jax.jit(functools.partial(
@@ -183,7 +186,7 @@ def fit_gan(config, workdir, splits, init_aux, on_epoch=None):
     perm = np.asarray(jax.random.permutation(
         jax.random.fold_in(shuffle_rng, loop.epoch), n)).astype(np.int32)
     sums = jax.tree.map(jnp.copy, zero)
-    for i in range(0, n - bs + 1, bs):
+    for i in loop.steps(range(0, n - bs + 1, bs), n // bs):
       states, sums = step(states, sums, x_train, y_train,
                           sharding.put(perm[i:i + bs], mesh, P('data')))
     loop.end_epoch(states, {'epoch': loop.epoch + 1, **_means(sums)})

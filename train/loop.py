@@ -1,7 +1,8 @@
 """The epoch skeleton every training loop shares.
 
-Resume from the newest checkpoint, one checkpoint and one metrics row per
-epoch, a progress bar, logging, the non-finite guard and the run summary;
+Resume from the newest checkpoint, one checkpoint, one metrics row and one
+terminal line per epoch, a step bar for long epochs, the non-finite guard
+and the run summary;
 `trainer.fit` and `gan.fit_gan` differ only in their steps and rows.
 """
 
@@ -10,10 +11,10 @@ import time
 
 from absl import logging
 import jax
-import tqdm
 
 import errors
 from train import checkpoint
+from train import console
 from train import metrics as metrics_lib
 
 
@@ -58,12 +59,17 @@ class EpochLoop:
       self.meta = {'epoch': 0, 'history': [], 'model': model_cfg}
     self.epoch, self.history = self.meta['epoch'], self.meta['history']
     self.writer = metrics_lib.MetricWriter(workdir, self.history)
-    self.bar = tqdm.tqdm(total=epochs, initial=self.epoch, desc=desc,
-                         disable=not progress, leave=False)
+    self.desc, self.progress = desc, progress
     self._t0 = None
 
   def start_epoch(self):
     self._t0 = time.perf_counter()
+
+  def steps(self, batches, total):
+    """The epoch's `batches` (`total` of them), behind a bar if it is long."""
+    return console.steps(
+        batches, total, f'{self.desc} epoch {self.epoch + 1}/{self.epochs}',
+        self.progress)
 
   def end_epoch(self, state, row, best=False, **meta):
     """Times, checks, records and checkpoints the epoch that just ran."""
@@ -77,12 +83,8 @@ class EpochLoop:
       self.ckpts.save(self.ckpts.best, self.epoch, state, self.meta)
     self.ckpts.save(self.ckpts.latest, self.epoch, state, self.meta)
     self.writer.write(row)
-    self.bar.update(1)
-    self.bar.set_postfix({k: f'{v:.4f}' for k, v in row.items()
-                          if isinstance(v, float) and k.endswith(self.postfix)})
-    logging.info('epoch %d: %s', self.epoch, {
-        k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
-        if not k.endswith('_per_seed')})
+    logging.info('%s', console.epoch_line(self.epoch, self.epochs, row,
+                                          self.postfix))
 
   def restore_best(self, state):
     """The best epoch's state, or `state` when no best was saved."""
@@ -93,7 +95,6 @@ class EpochLoop:
 
   def close(self, compile_s):
     """Waits for pending saves; the summary every experiment reports."""
-    self.bar.close()
     self.ckpts.wait()
     self.ckpts.close()
     self.writer.close()

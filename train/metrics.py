@@ -1,11 +1,21 @@
 """What a run writes: per-epoch `metrics.jsonl` and TensorBoard events,
-`results.json`, and the machine note every report carries."""
+`results.json` with the provenance of its numbers, and the machine note
+every report carries."""
 
+import functools
+import importlib.metadata
 import json
+import math
 import os
+import platform
+import subprocess
 
 import jax
 from tensorboardX import SummaryWriter
+
+_PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Whose versions a result depends on (importlib.metadata distribution names).
+_PACKAGES = ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'numpy')
 
 
 class MetricWriter:
@@ -55,10 +65,67 @@ def run_summary(run):
                               'device')}
 
 
-def write_results(workdir, results):
+def _git(*args):
+  """git's output in the project folder, or None outside a checkout."""
+  try:
+    return subprocess.run(['git', *args], cwd=_PROJECT, capture_output=True,
+                          text=True, timeout=10, check=True).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return None
+
+
+def _cpu_model():
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+@functools.cache
+def provenance():
+  """What produced a result: package versions, git commit, CPU and devices."""
+  status = _git('status', '--porcelain', '--untracked-files=no')
+  return {
+      'versions': {p: importlib.metadata.version(p) for p in _PACKAGES},
+      'python': platform.python_version(),
+      'git_commit': _git('rev-parse', 'HEAD'),
+      # Uncommitted changes to tracked files: the commit alone does not say
+      # what ran.
+      'git_dirty': None if status is None else bool(status),
+      'cpu': _cpu_model(),
+      'cpu_count': os.cpu_count(),
+      'platform': jax.default_backend(),
+      'device': jax.devices()[0].device_kind,
+      'device_count': jax.device_count(),
+  }
+
+
+def _strict_json(value):
+  """NaN and Inf (the std of one seed, say) as null, which JSON has."""
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  if isinstance(value, dict):
+    return {k: _strict_json(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_strict_json(v) for v in value]
+  return value
+
+
+def write_json(path, results):
+  """`results` plus its provenance, as strict JSON (process 0 only)."""
   if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'results.json'), 'w') as f:
-      json.dump(results, f, indent=2)
+    with open(path, 'w') as f:
+      json.dump(_strict_json({**results, 'provenance': provenance()}), f,
+                indent=2)
+
+
+def write_results(workdir, results):
+  """<workdir>/results.json: a run's or a driver's results dict."""
+  write_json(os.path.join(workdir, 'results.json'), results)
 
 
 def machine_note():

@@ -14,6 +14,7 @@ from jax.sharding import PartitionSpec as P
 import numpy as np
 
 import errors
+from train import console
 from train import evaluator as evaluator_lib
 from train import loop as loop_lib
 from train import losses
@@ -108,8 +109,11 @@ def fit(config, workdir, model, splits):
   n = len(splits.x_train)
   x_val, y_val = sharding.put(splits.x_val, mesh), sharding.put(splits.y_val, mesh)
 
-  replicated = len(state_lib.replica_seeds(config)) > 1
+  replicas = len(state_lib.replica_seeds(config))
+  replicated = replicas > 1
   state, shuffle_rng = state_lib.init_state(config, model, splits.x_train[:1])
+  console.header(f'{config.experiment} {config.model.name}', workdir, splits,
+                 state_lib.count_params(state, replicas), replicas)
   state = jax.tree.map(lambda a: sharding.put(a, mesh), state)
   one = jax.tree.map(lambda a: a[0], state) if replicated else state
   zero = evaluator_lib.zero_sums(one, loss_fn, x_train, y_train,
@@ -146,7 +150,8 @@ def fit(config, workdir, model, splits):
     loop.start_epoch()
     perm = np.asarray(permute(shuffle_rng, loop.epoch), np.int32)
     sums = jax.tree.map(jnp.copy, zero)
-    for idx, mask in sharding.epoch_batches(perm, bs):
+    for idx, mask in loop.steps(sharding.epoch_batches(perm, bs),
+                                -(-n // bs)):
       state, sums = step(state, sums, x_train, y_train,
                          sharding.put(idx, mesh, batch_spec),
                          sharding.put(mask, mesh, P('data')))

@@ -1,5 +1,6 @@
 """The real x generated grid: cell composition, an end-to-end run, bad configs."""
 
+import csv
 import json
 import os
 
@@ -70,6 +71,18 @@ def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
     assert 0.0 <= json.load(f)['test_accuracy'] <= 1.0
   table = open(os.path.join(workdir, 'table3.md')).read()
   assert '| 5 | 5 | 100 |' in table and 'seeds [0, 1]' in table
+  # The CSVs hold numbers: mean, std, ci95, n instead of 'mean ± std'.
+  with open(os.path.join(workdir, 'table3.csv')) as f:
+    long = list(csv.DictReader(f))
+  assert [float(r['mean']) for r in long] == [r['mean'] for r in rows]
+  assert [int(r['n']) for r in long] == [2, 2]
+  with open(os.path.join(workdir, 'table3_grid.csv')) as f:
+    grid = list(csv.DictReader(f))
+  assert list(grid[0]) == ['real \\ generated', '0 mean', '5 mean', '0 std',
+                           '5 std']
+  assert float(grid[0]['5 std']) == rows[1]['std']
+  with open(os.path.join(workdir, 'results.json')) as f:
+    assert json.load(f)['table'][1]['mean'] == rows[1]['mean']
 
   # Finished runs are read back, not trained again, also by a smaller grid.
   monkeypatch.setattr(trainer, 'fit', lambda *a: pytest.fail('retrained'))

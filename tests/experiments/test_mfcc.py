@@ -55,7 +55,7 @@ def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
       ('baseline', 'random', '13'), ('A (AE d=8)', 'random', '8'),
       ('B (2-frame AE + merger)', 'random', '32')]
   with open(os.path.join(workdir, 'results.json')) as f:
-    for r in json.load(f):
+    for r in json.load(f)['runs']:
       assert 0 <= r['test_accuracy'] <= 1 and r['epochs'] == 3
   for name in ('fig1_baseline_curves_random.png', 'fig2_accuracy_vs_d.png',
                'fig3_approach_a_curves_random.png',

@@ -6,6 +6,7 @@ one run of a sweep from its parent.
 """
 
 import importlib
+import os
 
 import ml_collections
 

@@ -41,16 +41,6 @@ UPSAMPLE_AUTO = {'cpu': 'patches', 'default': 'transpose'}
 DOWNSAMPLE_AUTO = {'cpu': 'patches', 'default': 'strided'}
 
 
-def _resolve(layer, impl, auto):
-  """The impl to trace: 'auto' becomes the platform's entry of `auto`."""
-  choices = {'auto', *auto.values(), 'phase'}
-  if impl not in choices:
-    raise ValueError(f'{layer} impl={impl!r}: choices: {sorted(choices)}')
-  if impl != 'auto':
-    return impl
-  return auto.get(jax.default_backend(), auto['default'])
-
-
 def _conv_transpose_pad_lo(k, s):
   """lax.conv_transpose's leading pad for padding='SAME'."""
   return k - 1 if s > k - 1 else int(np.ceil((k + s - 2) / 2))
@@ -79,7 +69,7 @@ class Upsample(nn.Module):
                         (k, k, c_in, self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     dn = ('NHWC', 'HWIO', 'NHWC')
-    impl = _resolve('Upsample', self.impl, UPSAMPLE_AUTO)
+    impl = layers.resolve_impl('Upsample', self.impl, UPSAMPLE_AUTO, ('phase',))
     if impl == 'transpose':
       y = jax.lax.conv_transpose(x_BxHxWxC, kernel, (s, s), 'SAME',
                                  dimension_numbers=dn)
@@ -122,7 +112,8 @@ class Downsample(nn.Module):
                         (k, k, c_in, self.features))
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     dn = ('NHWC', 'HWIO', 'NHWC')
-    impl = _resolve('Downsample', self.impl, DOWNSAMPLE_AUTO)
+    impl = layers.resolve_impl('Downsample', self.impl, DOWNSAMPLE_AUTO,
+                               ('phase',))
     if impl == 'strided':
       return jax.lax.conv_general_dilated(
           x_BxHxWxC, kernel, (s, s), 'SAME', dimension_numbers=dn) + bias

@@ -42,24 +42,35 @@ def conv_patches(x_BxHxWxC, kernel_KxKxCxF, strides, padding):
   return jnp.concatenate(cols, -1) @ kernel_KxKxCxF.reshape(kh * kw * c, f)
 
 
+# The fastest depthwise impl per platform (bench/bench_gan.py,
+# docs/benchmarks.md): cuDNN runs grouped convolutions natively.
+DEPTHWISE_AUTO = {'cpu': 'shifted', 'default': 'grouped'}
+
+
 class DepthwiseConv(nn.Module):
   """nn.Conv(C, kernel_size, strides, padding='SAME', feature_group_count=C,
-  use_bias=False), same 'kernel' parameter [kh, kw, 1, C], computed as kh*kw
-  shifted multiply-adds.
+  use_bias=False), same 'kernel' parameter [kh, kw, 1, C].
 
-  XLA:CPU runs grouped convolutions, and above all their kernel gradient, on a
-  slow path: for MobileNetV2's 3x3 depthwise layers at batch 128 the gradient
-  of this form was 4-15x faster (docs/benchmarks.md). Elementwise ops fuse, so
-  it is also fine on GPU.
+  impl='shifted' computes it as kh*kw shifted multiply-adds: XLA:CPU runs
+  grouped convolutions, and above all their kernel gradient, on a slow path;
+  for MobileNetV2's 3x3 depthwise layers at batch 128 the gradient of this
+  form was 4-15x faster (docs/benchmarks.md). 'grouped' is the lax op;
+  'auto' picks per platform (DEPTHWISE_AUTO).
   """
   kernel_size: tuple = (3, 3)
   strides: tuple = (1, 1)
+  impl: str = 'auto'  # 'auto' | 'shifted' | 'grouped'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
     _, h, w, c = x_BxHxWxC.shape
     kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, 1, c))
+    impl = resolve_impl('DepthwiseConv', self.impl, DEPTHWISE_AUTO)
+    if impl == 'grouped':
+      return jax.lax.conv_general_dilated(
+          x_BxHxWxC, kernel, self.strides, 'SAME', feature_group_count=c,
+          dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     ho, wo = -(-h // sh), -(-w // sw)
     # TensorFlow/Flax 'SAME': the odd pixel of padding goes after.
     pad_h, pad_w = max((ho - 1) * sh + kh - h, 0), max((wo - 1) * sw + kw - w, 0)
@@ -71,3 +82,15 @@ class DepthwiseConv(nn.Module):
         out = out + (x[:, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw]
                      * kernel[i, j, 0])
     return out
+
+
+def resolve_impl(layer, impl, auto, others=()):
+  """The impl to trace: 'auto' becomes the platform's entry of `auto`
+  (XLA:CPU's fastest measured form; the native lax op elsewhere); `others`
+  are further valid choices that 'auto' never picks."""
+  choices = {'auto', *auto.values(), *others}
+  if impl not in choices:
+    raise ValueError(f'{layer} impl={impl!r}: choices: {sorted(choices)}')
+  if impl != 'auto':
+    return impl
+  return auto.get(jax.default_backend(), auto['default'])

@@ -198,3 +198,13 @@ def test_synthetic_grid_config_variants():
   assert table6.grid.table == '6' and table6.grid.augmented_per_class == 1000
   with pytest.raises(errors.ConfigError, match='table7'):
     synthetic_grid.get_config('table7')
+
+
+def test_table5_rows_carry_both_study_columns():
+  runs = [{'test_accuracy': a, 'train_images': 13000, 'train_time_s': 1.0}
+          for a in (0.95, 0.96)]
+  rows = augment_grid.table_rows({(300, 0): runs, (300, 1000): runs},
+                                 augment_grid.STUDIES['5'])
+  assert rows[0]['study (1 run)'] == 0.9785 and rows[0]['study, full GAN'] == ''
+  assert (rows[1]['study (1 run)'], rows[1]['study, full GAN']) == (0.9485,
+                                                                    0.9655)

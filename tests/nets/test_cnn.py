@@ -86,16 +86,21 @@ def test_pool2x2_matches_flax_pooling():
                              nn.avg_pool(x, (2, 2), strides=(2, 2)), rtol=1e-6)
 
 
+@pytest.mark.parametrize('impl', ['shifted', 'grouped', 'auto'])
 @pytest.mark.parametrize('size,stride', [(8, 1), (8, 2), (7, 2), (5, 1)])
-def test_depthwise_conv_matches_grouped_flax_conv(size, stride):
+def test_depthwise_conv_matches_grouped_flax_conv(size, stride, impl):
   import flax.linen as nn
   x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 6))
-  layer = layers.DepthwiseConv((3, 3), (stride, stride))
+  layer = layers.DepthwiseConv((3, 3), (stride, stride), impl=impl)
   params = layer.init(jax.random.PRNGKey(1), x)
   grouped = nn.Conv(6, (3, 3), strides=(stride, stride), feature_group_count=6,
                     use_bias=False)
-  np.testing.assert_allclose(layer.apply(params, x), grouped.apply(params, x),
-                             rtol=1e-5, atol=1e-5)
+  grads = lambda f: jax.grad(lambda p, x: jnp.sum(f(p, x) ** 2),
+                             argnums=(0, 1))(params, x)
+  for a, b in [(layer.apply(params, x), grouped.apply(params, x)),
+               *zip(jax.tree.leaves(grads(layer.apply)),
+                    jax.tree.leaves(grads(grouped.apply)))]:
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_unknown_model_lists_choices():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nets import gan
+from nets import layers
 from nets import mobilenet
 
 SMALL_G = dict(features=(8, 8, 4), embed_dim=4)
@@ -49,12 +50,16 @@ def test_downsample_impls_equal_strided_conv(size, kernel, stride, impl):
 
 
 def test_auto_is_the_platforms_choice(monkeypatch):
-  assert gan._resolve('Upsample', 'auto', gan.UPSAMPLE_AUTO) == (  # pylint: disable=protected-access
-      'patches' if jax.default_backend() == 'cpu' else 'transpose')
+  cpu = jax.default_backend() == 'cpu'
+  assert layers.resolve_impl('Upsample', 'auto', gan.UPSAMPLE_AUTO) == (
+      'patches' if cpu else 'transpose')
   monkeypatch.setattr(jax, 'default_backend', lambda: 'gpu')
-  assert gan._resolve('Downsample', 'auto', gan.DOWNSAMPLE_AUTO) == 'strided'  # pylint: disable=protected-access
+  assert layers.resolve_impl('Downsample', 'auto', gan.DOWNSAMPLE_AUTO) == (
+      'strided')
+  assert layers.resolve_impl('DepthwiseConv', 'auto',
+                             layers.DEPTHWISE_AUTO) == 'grouped'
   with pytest.raises(ValueError, match='choices'):
-    gan._resolve('Downsample', 'lax', gan.DOWNSAMPLE_AUTO)  # pylint: disable=protected-access
+    layers.resolve_impl('Downsample', 'lax', gan.DOWNSAMPLE_AUTO, ('phase',))
 
 
 def _init_generator(**kw):

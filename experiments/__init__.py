@@ -5,6 +5,7 @@ only its own experiment's code (librosa, say, only for FSDD experiments).
 """
 
 import registry
+from train import lock
 
 EXPERIMENTS = {
     'supervised': 'experiments.supervised:train_and_evaluate',
@@ -17,6 +18,7 @@ EXPERIMENTS = {
 
 
 def run(config, workdir):
-  """Runs the entry point config.experiment names."""
-  return registry.resolve(EXPERIMENTS, 'experiment', config.experiment)(
-      config, workdir)
+  """Runs the entry point config.experiment names, holding workdir's lock."""
+  entry = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)
+  with lock.hold(workdir):
+    return entry(config, workdir)

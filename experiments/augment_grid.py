@@ -28,6 +28,7 @@ from scipy import stats
 from configs import base
 import data
 from data import augment
+from data import splits as splits_lib
 from data import synthetic as synthetic_lib
 import errors
 from eval import augment_figure
@@ -286,19 +287,24 @@ def run(config, workdir):
   g = config.grid
   synthetic = load_synthetic(config)
   reals = {real: real_splits(config, real) for real in g.real_per_class}
-  workdir_lib.record_config(config, workdir)
+  signature = next(iter(reals.values())).info['signature']
+  if synthetic is not None:
+    signature = splits_lib.combine_signatures(signature, splits_lib.signature(
+        f'{len(synthetic[1])} synthetic images', *synthetic))
+  workdir_lib.record_config(config, workdir, signature)
   t0 = time.perf_counter()
   for seed in sweep.seed_range(config):
     for real, real_data in reals.items():
       for gen in g.generated_per_class:
         run_dir = _run_dir(workdir, real, gen, seed)
         run_cfg = run_config(config, real, gen, seed)
-        # Refuses a run directory made with another config.
-        workdir_lib.record_config(run_cfg, run_dir)
         if os.path.exists(os.path.join(run_dir, 'results.json')):
+          # Kept only if made with this config and data.
+          workdir_lib.check_config(run_cfg, run_dir, signature)
           continue
         splits = build_cell(real_data, gen, cell_key(g.data_seed, real, gen),
                             config.augment, synthetic)
+        splits.info['signature'] = signature
         result = train_cell(run_cfg, run_dir, splits)
         logging.info('real=%d gen=%d seed=%d: test accuracy %.4f', real, gen,
                      seed, result['test_accuracy'])

@@ -7,6 +7,8 @@ import os
 import jax
 from tensorboardX import SummaryWriter
 
+from train import workdir as workdir_lib
+
 
 class MetricWriter:
   """Appends one JSON line and one set of scalars per epoch.
@@ -57,8 +59,8 @@ def run_summary(run):
 
 def write_results(workdir, results):
   if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'results.json'), 'w') as f:
-      json.dump(results, f, indent=2)
+    # Whole or not at all: a grid skips the cells that have one.
+    workdir_lib.write_json(os.path.join(workdir, 'results.json'), results)
 
 
 def machine_note():

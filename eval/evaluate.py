@@ -9,6 +9,7 @@ import os
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from eval import common
 from train import evaluator as evaluator_lib
@@ -30,9 +31,13 @@ def evaluate(workdir, which='final'):
 @common.cli
 def main(_):
   result = evaluate(FLAGS.workdir, FLAGS.which)
-  with open(os.path.join(FLAGS.workdir, 'eval.json'), 'w') as f:
-    json.dump(result, f, indent=2)
   print(json.dumps(result))
+  path = os.path.join(FLAGS.workdir, 'eval.json')
+  try:
+    with open(path, 'w') as f:
+      json.dump(result, f, indent=2)
+  except OSError as e:  # a read-only run still gets its numbers printed
+    logging.warning('%s: not written (%s)', path, e.strerror)
 
 
 if __name__ == '__main__':

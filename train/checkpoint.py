@@ -121,8 +121,8 @@ class Checkpoints:
                     if saved.get(k) != wanted.get(k))
       raise errors.CheckpointError(
           f'{where}: does not fit the configured state ({len(diff)} arrays '
-          f'differ, e.g. {diff[0]}: saved {saved.get(diff[0])}, configured '
-          f'{wanted.get(diff[0])})')
+          f'differ, e.g. {diff[0]}: saved {saved.get(diff[0], "none")}, '
+          f'configured {wanted.get(diff[0], "none")})')
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     state = _read(where, lambda: manager.restore(epoch, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract)))['state'])

@@ -3,7 +3,6 @@
 import json
 import logging as py_logging
 import os
-import sys
 import time
 
 from absl import logging
@@ -11,6 +10,7 @@ import flax.serialization
 import jax
 from jax.experimental import multihost_utils
 import orbax.checkpoint as ocp
+import tensorstore as ts
 
 import errors
 
@@ -21,44 +21,38 @@ py_logging.getLogger('absl').addFilter(
 
 # Suffix of a step folder set aside as unreadable (Orbax lists no such name).
 UNREADABLE = '.unreadable'
-# The Orbax coroutine that reads one array (see _hide_abandoned_reads).
-_ABANDONED_READ = '_read_array_index_and_device_put'
 
 
 class Unreadable(Exception):
   """A checkpoint whose files cannot be read back (truncated, corrupt)."""
 
 
-def _hide_abandoned_reads():
-  """Keeps the tracebacks of a failed Orbax read's siblings off stderr.
+def _read_back(path):
+  """Reads every value stored in the OCDBT database at `path`, one by one.
 
-  When one array of a checkpoint cannot be read, Orbax abandons the reads of
-  the others; each of those coroutines, finalised later from Orbax's
-  threads, turns its GeneratorExit into a new Exception and prints a
-  ~70-line "Exception ignored" traceback. Only those are dropped; any other
-  unraisable error still reaches the previous hook.
+  Orbax reads a step's arrays concurrently; when one read fails it closes
+  its event loop under the others, each of which then prints a traceback
+  of its own. Reading the stored bytes first, synchronously, finds a
+  truncated or missing file before Orbax starts, at the cost of reading the
+  step twice.
   """
-  previous = sys.unraisablehook
-  if getattr(previous, 'hides_abandoned_reads', False):
-    return
-
-  def hook(unraisable):
-    if getattr(unraisable.object, '__qualname__', '') != _ABANDONED_READ:
-      previous(unraisable)
-  hook.hides_abandoned_reads = True
-  sys.unraisablehook = hook
+  if not os.path.exists(os.path.join(path, 'manifest.ocdbt')):
+    return  # not OCDBT: Orbax's own read is the check
+  store = ts.KvStore.open({'driver': 'ocdbt', 'base': f'file://{path}/'})
+  store = store.result()
+  for key in store.list().result():
+    store.read(key).result()
 
 
 def _read(where, read):
   """read(); any failure is an Unreadable naming `where` and the innermost
   cause (TensorStore's own words, e.g. 'Requested byte range ... is not
-  valid'), raised outside the handler so that it keeps no reference to the
-  failed read."""
+  valid'), without the chain of Orbax's wrappers (one holds a 50-line
+  TensorStore spec)."""
   try:
     return read()
   except Exception as e:  # pylint: disable=broad-except
     # Orbax and TensorStore raise many types for missing or bad files.
-    _hide_abandoned_reads()
     while e.__cause__ is not None:
       e = e.__cause__
     message = str(e).strip().splitlines()[0][:300] if str(e).strip() else (
@@ -123,6 +117,7 @@ class Checkpoints:
           f'{where}: does not fit the configured state ({len(diff)} arrays '
           f'differ, e.g. {diff[0]}: saved {saved.get(diff[0], "none")}, '
           f'configured {wanted.get(diff[0], "none")})')
+    _read(where, lambda: _read_back(os.path.join(where, 'state')))
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     state = _read(where, lambda: manager.restore(epoch, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract)))['state'])

@@ -133,8 +133,8 @@ def main(argv):
   _maybe_initialize_distributed()
   try:
     experiments.run(_loaded_config(), FLAGS.workdir)
-  except errors.UserError as e:
-    print(f'error: {e}', file=sys.stderr)
+  except (errors.UserError, OSError) as e:
+    print(f'error: {errors.describe(e)}', file=sys.stderr)
     sys.exit(1)
 
 

@@ -36,21 +36,37 @@ def file_signature(paths):
   return out
 
 
-def cached(cache_dir, name, params, compute_fn):
+def _read(path, keys):
+  """The entry's arrays; ValueError unless it is an .npz holding `keys`."""
+  try:
+    f = np.load(path, allow_pickle=False)
+    if not isinstance(f, np.lib.npyio.NpzFile):
+      raise ValueError('not an .npz archive')
+    with f:
+      arrays = {k: f[k] for k in f.files}
+  except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
+    raise ValueError(f'{type(e).__name__}: {e}') from e
+  missing = sorted(set(keys) - set(arrays))
+  if missing:
+    raise ValueError(f'no {", ".join(missing)} array')
+  return arrays
+
+
+def cached(cache_dir, name, params, compute_fn, keys=()):
   """compute_fn() -> {key: array}, read from / written to the cache.
 
   The file is written to a temporary name and renamed, so a killed run never
-  leaves a half-written entry; an unreadable entry is recomputed.
+  leaves a half-written entry; an entry that cannot be read back, or lacks
+  one of `keys`, is recomputed and replaced (whatever broke it).
   """
   path = os.path.join(os.path.expanduser(cache_dir),
                       f'{name}-{params_hash(params)}.npz')
   if os.path.exists(path):
     try:
-      with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
+      arrays = _read(path, keys)
       logging.info('cache hit: %s', path)
       return arrays
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except ValueError as e:
       logging.warning('cache entry %s unreadable (%s); recomputing', path, e)
   arrays = {k: np.asarray(v) for k, v in compute_fn().items()}
   os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -51,11 +51,22 @@ def list_recordings(root):
   return recordings
 
 
+def signature(recordings, features):
+  """The data signature of `recordings` (names and sizes, as listed) for a
+  feature pipeline (`features`: its name and code version)."""
+  files = [(os.path.basename(r.path), os.path.getsize(r.path))
+           for r in recordings]
+  megabytes = sum(size for _, size in files) / 1e6
+  return splits_lib.signature(
+      f'{len(files)} recordings, {megabytes:.1f} MB, {features}', files)
+
+
 def load_audio(path, sample_rate=8000, on_other_rate='resample'):
   """Mono float32 [T] at `sample_rate`.
 
   A file at another rate is resampled (with a logged note) or, with
-  on_other_rate='error', rejected. Unreadable or empty files raise DataError.
+  on_other_rate='error', rejected. Unreadable or empty files, and samples
+  that are NaN or Inf, raise DataError.
   """
   if on_other_rate not in ('resample', 'error'):
     raise errors.ConfigError(
@@ -66,6 +77,10 @@ def load_audio(path, sample_rate=8000, on_other_rate='resample'):
     raise errors.DataError(f'{path}: not readable audio ({e})') from e
   if wave.size == 0:
     raise errors.DataError(f'{path}: empty recording (0 samples)')
+  bad = np.count_nonzero(~np.isfinite(wave))
+  if bad:
+    # Float wavs can hold NaN/Inf, which librosa rejects deep in a traceback.
+    raise errors.DataError(f'{path}: {bad} non-finite (NaN/Inf) samples')
   wave = wave.mean(axis=1)
   if rate != sample_rate:
     if on_other_rate == 'error':

@@ -92,7 +92,8 @@ def extract(cfg, recordings):
             'skipped': np.array([p for p, _ in skipped], dtype=str)}
 
   out = cache.cached(cfg.cache_dir, 'fsdd_mfcc',
-                     _feature_params(cfg, recordings), compute)
+                     _feature_params(cfg, recordings), compute,
+                     keys=('frames', 'lengths', 'kept', 'skipped'))
   feats = cache.unpack_ragged(out['frames'], out['lengths'])
   return feats, out['kept'], list(out['skipped'])
 
@@ -118,9 +119,9 @@ def pad_frames(frames_list, length):
 
 def load_normalised(cfg):
   """{split: (normalised frames list, labels int32)} and an info dict."""
-  recordings = select_recordings(cfg)
-  feats, kept, skipped = extract(cfg, recordings)
-  recordings = [recordings[i] for i in kept]
+  all_recordings = select_recordings(cfg)
+  feats, kept, skipped = extract(cfg, all_recordings)
+  recordings = [all_recordings[i] for i in kept]
   idx = dict(zip(SPLIT_NAMES, fsdd.split_indices(
       recordings, cfg.split, cfg.split_seed, tuple(cfg.fractions),
       cfg.test_speaker)))
@@ -133,6 +134,8 @@ def load_normalised(cfg):
   parts = {s: (normalise([feats[i] for i in ix], mean, std), digits[ix])
            for s, ix in idx.items()}
   info = {'indices': idx, 'skipped': skipped, 'mean': mean, 'std': std,
+          'signature': fsdd.signature(all_recordings,
+                                      f'MFCC v{FEATURE_VERSION}'),
           'speakers': [r.speaker for r in recordings],
           'max_frames': max(len(f) for f in feats)}
   return parts, info

@@ -45,6 +45,10 @@ def reduced_mnist(cfg):
   """
   x_tr, y_tr = load_images(cfg, 'train')
   x_te, y_te = load_images(cfg, 'test')
+  # The whole source, so that a subset of other images is told apart while
+  # the subset fields themselves are config.json's to compare.
+  signature = splits_lib.signature(
+      f'{len(x_tr)} train and {len(x_te)} test images', x_tr, y_tr, x_te, y_te)
   tr = splits_lib.stratified_indices(
       y_tr, cfg.train_per_class, cfg.subset_seed, 'data.train_per_class')
   te = splits_lib.stratified_indices(
@@ -59,5 +63,5 @@ def reduced_mnist(cfg):
         x_tr, y_tr, cfg.val, cfg.subset_seed)
   return splits_lib.Splits(
       x_tr, y_tr, x_val, y_val, x_te, y_te,
-      info={'train_indices': tr, 'test_indices': te})
+      info={'train_indices': tr, 'test_indices': te, 'signature': signature})
 

@@ -104,7 +104,8 @@ def spectrogram_images(cfg, recordings):
     return {'images': np.stack(images), 'kept': kept}
 
   arrays = cache.cached(cfg.cache_dir or cache.DEFAULT_CACHE_DIR,
-                        'fsdd_spectrogram', params, compute)
+                        'fsdd_spectrogram', params, compute,
+                        keys=('images', 'kept'))
   return arrays['images'], arrays['kept']
 
 
@@ -113,6 +114,7 @@ def fsdd_spectrogram(cfg):
   recordings = fsdd.list_recordings(
       fetch.ensure_fsdd(cfg.dir, cfg.allow_download))
   images, kept = spectrogram_images(cfg, recordings)
+  signature = fsdd.signature(recordings, f'log-mel images v{_VERSION}')
   recordings = [recordings[i] for i in kept]
   parts = fsdd.split_indices(recordings, cfg.split, cfg.split_seed,
                              tuple(cfg.fractions), cfg.test_speaker)
@@ -133,4 +135,5 @@ def fsdd_spectrogram(cfg):
                [len(p) for p in parts])
   return splits_lib.Splits(
       *arrays, num_classes=10,
-      info={'test_files': [recordings[i].path for i in parts[2]]})
+      info={'test_files': [recordings[i].path for i in parts[2]],
+            'signature': signature})

@@ -1,6 +1,8 @@
 """Deterministic stratified selection and the arrays every trainer consumes."""
 
 import dataclasses
+import hashlib
+import json
 from typing import Optional
 
 import numpy as np
@@ -18,7 +20,32 @@ class Splits:
   x_test: np.ndarray
   y_test: np.ndarray
   num_classes: int = 10
+  # info['signature'], where a pipeline sets it, describes the source data
+  # (see `signature`); the workdir records it in data.json.
   info: Optional[dict] = None
+
+
+def signature(summary, *parts):
+  """{'summary', 'sha256'} of the data a run trains on, for data.json.
+
+  parts: arrays (hashed with dtype and shape) or JSON-able values. Pipelines
+  hash their source (files, or the arrays read from them before any float
+  computation), so the same data gives the same signature on any machine.
+  """
+  h = hashlib.sha256()
+  for part in parts:
+    if isinstance(part, np.ndarray):
+      h.update(f'{part.dtype}{part.shape}'.encode())
+      h.update(np.ascontiguousarray(part).tobytes())
+    else:
+      h.update(json.dumps(part, sort_keys=True).encode())
+  return {'summary': summary, 'sha256': h.hexdigest()}
+
+
+def combine_signatures(*signatures):
+  """One signature of several sources (a run on real plus synthetic data)."""
+  return signature('; '.join(s['summary'] for s in signatures),
+                   [s['sha256'] for s in signatures])
 
 
 def stratified_indices(labels, per_class, seed, field='per_class'):

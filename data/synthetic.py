@@ -20,10 +20,15 @@ def load(path, pixel_range):
     raise errors.DataError(f'{path}: no such synthetic-image file (write one '
                            'with python -m eval.generate)')
   try:
-    with np.load(path) as f:
+    f = np.load(path, allow_pickle=False)
+    if not isinstance(f, np.lib.npyio.NpzFile):
+      raise ValueError('an .npy array')
+    with f:
       x, y = f['x'], f['y']
-  except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-    raise errors.DataError(f'{path}: not an .npz with x and y arrays ({e})') from e
+  except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as e:
+    raise errors.DataError(
+        f'{path}: not an .npz with x and y arrays ({type(e).__name__}: {e}); '
+        'write it again with python -m eval.generate') from e
   if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
     raise errors.DataError(f'{path}: x is {x.dtype} {x.shape}, expected uint8 '
                            '[N, 28, 28]')

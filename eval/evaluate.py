@@ -11,6 +11,7 @@ import os
 
 from absl import app
 from absl import flags
+from absl import logging
 import numpy as np
 
 from eval import common
@@ -57,18 +58,23 @@ def evaluate(workdir, which='final', data_dir=None):
 @common.cli
 def main(_):
   result = evaluate(FLAGS.workdir, FLAGS.which, FLAGS.data_dir)
-  out = os.path.join(FLAGS.workdir, 'eval.json')
-  metrics.write_json(out, result)
   print(', '.join(f'{k} {v:.4f}' for k, v in result.items()
                   if isinstance(v, float)) + f' (checkpoint {FLAGS.which})')
   if 'confusion_matrix' in result:
     print('per-class accuracy: ' + '  '.join(
         f'{c}: {"-" if a is None else f"{a:.3f}"}'
         for c, a in enumerate(result['per_class_accuracy'])))
-    png = os.path.join(FLAGS.workdir, 'confusion.png')
-    report.plot_confusion(np.asarray(result['confusion_matrix']), png,
-                          f'{FLAGS.workdir} ({FLAGS.which} checkpoint)')
-    out += f', {png}'
+  out = os.path.join(FLAGS.workdir, 'eval.json')
+  try:  # a read-only run still gets its numbers printed
+    metrics.write_json(out, result)
+    if 'confusion_matrix' in result:
+      png = os.path.join(FLAGS.workdir, 'confusion.png')
+      report.plot_confusion(np.asarray(result['confusion_matrix']), png,
+                            f'{FLAGS.workdir} ({FLAGS.which} checkpoint)')
+      out += f', {png}'
+  except OSError as e:
+    logging.warning('%s: not written (%s)', out, e.strerror)
+    return
   print(f'wrote {out}')
 
 

@@ -32,7 +32,7 @@ def load_generator(workdir):
         f'{workdir}/config.json: experiment={config.get("experiment")!r}, '
         'not a GAN run')
   template = gan.create_states(config, jax.random.PRNGKey(0))
-  ckpts = checkpoint.Checkpoints(workdir)
+  ckpts = checkpoint.Checkpoints(workdir, read_only=True)
   restored = ckpts.restore(ckpts.latest, template, gan.model_configs(config))
   ckpts.close()
   if restored is None:

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import errors
 from eval import common
 
 FLAGS = flags.FLAGS
@@ -119,6 +120,12 @@ def explain_run(workdir, out, num=6, which='final'):
   config, model, state, splits = common.load_run(workdir, which)
   variables = state.variables()
   x, y = splits.x_test, splits.y_test
+  _, exposed = jax.eval_shape(functools.partial(
+      model.apply, train=False, mutable=['perturbations']), variables, x[:1])
+  if 'last_conv' not in exposed.get('perturbations', {}):
+    raise errors.ConfigError(
+        f'{workdir}: model.name={config.model.name!r} exposes no last_conv '
+        'layer for Grad-CAM (the spectrogram LeNets do)')
   idx = pick_examples(y, num)
   cams = gradcam(model, variables, jnp.asarray(x[idx]), jnp.asarray(y[idx]))
   files = (splits.info or {}).get('test_files')

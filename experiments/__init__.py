@@ -8,6 +8,7 @@ import os
 
 from configs import base
 import registry
+from train import lock
 
 EXPERIMENTS = {
     'supervised': 'experiments.supervised:train_and_evaluate',
@@ -20,9 +21,11 @@ EXPERIMENTS = {
 
 
 def run(config, workdir):
-  """Runs the entry point config.experiment names; prints its last line."""
-  results = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)(
-      config, workdir)
+  """Runs the entry point config.experiment names, holding workdir's lock;
+  prints its last line."""
+  entry = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)
+  with lock.hold(workdir):
+    results = entry(config, workdir)
   print(summary(results, workdir))
   return results
 

@@ -27,6 +27,7 @@ from scipy import stats
 from configs import base
 import data
 from data import augment
+from data import splits as splits_lib
 from data import synthetic as synthetic_lib
 import errors
 from eval import augment_figure
@@ -302,7 +303,11 @@ def run(config, workdir):
   g = config.grid
   synthetic = load_synthetic(config)
   reals = {real: real_splits(config, real) for real in g.real_per_class}
-  workdir_lib.record_config(config, workdir)
+  signature = next(iter(reals.values())).info['signature']
+  if synthetic is not None:
+    signature = splits_lib.combine_signatures(signature, splits_lib.signature(
+        f'{len(synthetic[1])} synthetic images', *synthetic))
+  workdir_lib.record_config(config, workdir, signature)
   t0 = time.perf_counter()
   todo = []
   for seed in sweep.seed_range(config):
@@ -310,10 +315,10 @@ def run(config, workdir):
       for gen in g.generated_per_class:
         run_dir = _run_dir(workdir, real, gen, seed)
         run_cfg = run_config(config, real, gen, seed)
-        # Refuses a run directory made with another config, before any
-        # training.
-        workdir_lib.record_config(run_cfg, run_dir)
-        if not os.path.exists(os.path.join(run_dir, 'results.json')):
+        if os.path.exists(os.path.join(run_dir, 'results.json')):
+          # Kept only if made with this config and data.
+          workdir_lib.check_config(run_cfg, run_dir, signature)
+        else:
           todo.append((run_cfg, run_dir, real, gen, seed))
   runs = console.RunCounter(len(todo))
   for run_cfg, run_dir, real, gen, seed in todo:
@@ -321,6 +326,7 @@ def run(config, workdir):
     runs.start(what)
     splits = build_cell(reals[real], gen, cell_key(g.data_seed, real, gen),
                         config.augment, synthetic)
+    splits.info['signature'] = signature
     result = train_cell(run_cfg, run_dir, splits)
     runs.finish(f'{what}: test_accuracy {result["test_accuracy"]:.4f}')
   return write_report(config, workdir, time.perf_counter() - t0, reals)

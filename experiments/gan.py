@@ -44,7 +44,7 @@ def gan_splits(config):
 
 def aux_config(config):
   """config.aux as the supervised config `trainer.fit` pre-trains it with."""
-  return base.derive(config, keep=('seed', 'data', 'eval'),
+  return base.derive(config, keep=('seed', 'force', 'data', 'eval'),
                      experiment='supervised', model=config.aux.model,
                      opt=config.aux.opt, train=config.aux.train)
 
@@ -68,7 +68,6 @@ def pretrained_aux(config, workdir, splits, template):
                                  splits.x_train[:1])
     return template.replace(params=state.params, batch_stats=state.batch_stats)
   sub, aux_dir = aux_config(config), os.path.join(workdir, 'aux')
-  workdir_lib.record_config(sub, aux_dir)
   return trainer.fit(sub, aux_dir, nets.get_model(sub.model), splits)[0]
 
 
@@ -95,7 +94,6 @@ def train_and_evaluate(config, workdir):
         f'train.sample_every={config.train.sample_every}, seeds={config.seeds}'
         ': need sample_every >= 1 and one seed per GAN run')
   splits = gan_splits(config)
-  workdir_lib.record_config(config, workdir)
   states, run = gan.fit_gan(
       config, workdir, splits,
       init_aux=lambda template: pretrained_aux(config, workdir, splits,

@@ -34,7 +34,7 @@ from train import workdir as workdir_lib
 def _stage_config(config, stage, split, seed, data_name, **model_overrides):
   """The config one `fit` runs with: only the fields that shape that stage."""
   return base.derive(
-      config, keep=('experiment', 'data', 'eval'), seed=seed,
+      config, keep=('experiment', 'force', 'data', 'eval'), seed=seed,
       model=stage.model, opt=stage.opt, train=stage.train,
       **{'data.split': split, 'data.name': data_name,
          'train.progress': config.train.progress},
@@ -44,13 +44,13 @@ def _stage_config(config, stage, split, seed, data_name, **model_overrides):
 def _fit(cfg, workdir, splits):
   """Trains cfg.model on splits in workdir: (model, state, run)."""
   model = nets.get_model(cfg.model)
-  workdir_lib.record_config(cfg, workdir)
   state, run = trainer.fit(cfg, workdir, model, splits)
   return model, state, run
 
 
-def _targets(x_train, x_val, x_test, info=None):
-  """Splits whose targets are the inputs (autoencoders)."""
+def _targets(x_train, x_val, x_test, info):
+  """Splits whose targets are the inputs (autoencoders); `info` holds the
+  source data's signature."""
   return splits_lib.Splits(x_train, x_train, x_val, x_val, x_test, x_test,
                            info=info)
 
@@ -89,12 +89,12 @@ def run_approach_a(config, split, seed, workdir):
                            bottleneck=d)
     ae, ae_state, ae_run = _fit(
         ae_cfg, os.path.join(workdir, f'ae_d{d}'),
-        _targets(flat.x_train, flat.x_val, flat.x_test))
+        _targets(flat.x_train, flat.x_val, flat.x_test, flat.info))
     encode = jax.jit(functools.partial(ae.encode, ae_state.params))
     codes = [np.asarray(encode(x)) for x in (flat.x_train, flat.x_val,
                                              flat.x_test)]
     splits = splits_lib.Splits(codes[0], flat.y_train, codes[1], flat.y_val,
-                               codes[2], flat.y_test)
+                               codes[2], flat.y_test, info=flat.info)
     row, hist = _classify(config, split, seed,
                           os.path.join(workdir, f'mlp_d{d}'), splits,
                           config.baseline)
@@ -139,7 +139,7 @@ def run_approach_b(config, split, seed, workdir):
   pairs = [frame_pairs(x, n) for x, n in zip(xs, lengths)]
   ae, ae_state, ae_run = _fit(
       cfg, os.path.join(workdir, 'frame_ae'),
-      _targets(*[np.concatenate(p) for p in pairs]))
+      _targets(*[np.concatenate(p) for p in pairs], frames.info))
 
   encode = jax.jit(functools.partial(ae.encode, ae_state.params))
   latents = [np.split(np.asarray(encode(np.concatenate(p))),
@@ -150,14 +150,14 @@ def run_approach_b(config, split, seed, workdir):
   merger, merger_state, merger_run = _fit(
       merger_cfg, os.path.join(workdir, 'merger'),
       splits_lib.Splits(ex[0][0], ex[0][1], ex[1][0], ex[1][1], ex[2][0],
-                        ex[2][1]))
+                        ex[2][1], info=frames.info))
 
   emb = [np.asarray(mlp.embed_utterances(ae, ae_state.params, merger,
                                          merger_state.params, jnp.asarray(x),
                                          jnp.asarray(n)))
          for x, n in zip(xs, lengths)]
   splits = splits_lib.Splits(emb[0], frames.y_train, emb[1], frames.y_val,
-                             emb[2], frames.y_test)
+                             emb[2], frames.y_test, info=frames.info)
   row, hist = _classify(config, split, seed, os.path.join(workdir, 'mlp'),
                         splits, b.mlp)
   return [{'approach': 'B (2-frame AE + merger)', **row}], {
@@ -239,7 +239,14 @@ def run(config, workdir):
     raise errors.ConfigError(
         f'splits={tuple(config.splits)}: unknown {sorted(bad)}; choices: '
         f'{fsdd.SPLITS}')
-  workdir_lib.record_config(config, workdir)
+  # Every split's features are read (and cached) before the workdir is
+  # touched, so a data error leaves it as it was.
+  signature = None
+  for split in config.splits:
+    cfg = _stage_config(config, config.baseline, split, config.seed,
+                        'fsdd_mfcc_mean')
+    signature = data.get_dataset(cfg.data).info['signature']
+  workdir_lib.record_config(config, workdir, signature)
   seeds = list(sweep.seed_range(config))
   rows, table = [], []
   runs = console.RunCounter(

@@ -8,7 +8,6 @@ from train import losses
 from train import metrics
 from train import state as state_lib
 from train import trainer
-from train import workdir as workdir_lib
 
 
 def test_metrics(config, state, splits, prefix='test_'):
@@ -29,7 +28,6 @@ def train_and_evaluate(config, workdir):
         'replicas (vmapped in one run) or a sweep config')
   splits = data.get_dataset(config.data)
   model = nets.get_model(config.model)
-  workdir_lib.record_config(config, workdir)
   state, run = trainer.fit(config, workdir, model, splits)
   replicas = state_lib.replica_seeds(config)
   results = {

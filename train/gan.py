@@ -161,9 +161,12 @@ def fit_gan(config, workdir, splits, init_aux, on_epoch=None):
   n = len(splits.x_train)
   init_rng, shuffle_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   loop = loop_lib.EpochLoop(
-      workdir, create_states(config, init_rng), model_configs(config),
-      keep=tc.keep_checkpoints, epochs=tc.epochs, desc='gan',
-      progress=tc.progress, postfix=('d_loss', 'g_loss', 'd_real', 'd_fake'))
+      workdir, create_states(config, init_rng), config, model_configs(config),
+      config_lr={'generator': config.opt.learning_rate,
+                 'discriminator': config.opt.learning_rate,
+                 'aux': config.aux.opt.learning_rate},
+      signature=(splits.info or {}).get('signature'), desc='gan',
+      postfix=('d_loss', 'g_loss', 'd_real', 'd_fake'))
   states = loop.state
   if not loop.resumed:
     states = {**states, 'aux': init_aux(states['aux'])}

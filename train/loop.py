@@ -1,8 +1,8 @@
 """The epoch skeleton every training loop shares.
 
-Resume from the newest checkpoint, one checkpoint, one metrics row and one
-terminal line per epoch, a step bar for long epochs, the non-finite guard
-and the run summary;
+The workdir's guards, resume from the newest readable checkpoint, one
+checkpoint, one metrics row and one terminal line per epoch, a step bar for
+long epochs, the non-finite guard and the run summary;
 `trainer.fit` and `gan.fit_gan` differ only in their steps and rows.
 """
 
@@ -16,6 +16,8 @@ import errors
 from train import checkpoint
 from train import console
 from train import metrics as metrics_lib
+from train import optim
+from train import workdir as workdir_lib
 
 
 def check_finite(row, epoch, workdir):
@@ -37,29 +39,41 @@ def compile_ahead(step, *args):
 
 
 class EpochLoop:
-  """Checkpoints, history and progress of one run in `workdir`.
+  """Checkpoints, history and progress of one run of `config` in `workdir`.
 
-  `state` is the template's structure restored from the newest checkpoint,
-  or the template itself for a fresh run (`resumed` says which); `meta` holds
-  the epoch, the history and whatever bookkeeping the caller saved with it.
+  Before anything is written the workdir is checked (workdir.check_config:
+  a run of another config or other data is refused) and the newest readable
+  checkpoint restored; then config.json and data.json are written.
+  `state` is the template's structure restored from that checkpoint, or the
+  template itself for a fresh run (`resumed` says which); `meta` holds the
+  epoch, the history and whatever bookkeeping the caller saved with it.
+  config_lr: config's learning rate (a dict by network name when the state
+  is a dict of TrainStates), see optim.follow_config_lr. signature: the
+  data's (`data.splits.signature`), or None.
   """
 
-  def __init__(self, workdir, template, model_cfg, *, keep, epochs, desc,
-               progress, postfix=('loss', 'accuracy')):
-    self.workdir, self.model_cfg, self.epochs = workdir, model_cfg, epochs
-    self.postfix = postfix
-    self.ckpts = checkpoint.Checkpoints(workdir, keep=keep)
+  def __init__(self, workdir, template, config, model_cfg, *, config_lr,
+               signature, desc, postfix=('loss', 'accuracy')):
+    tc = config.train
+    self.workdir, self.model_cfg, self.epochs = workdir, model_cfg, tc.epochs
+    self.config_lr, self.postfix = config_lr, postfix
+    workdir_lib.check_config(config, workdir, signature)
+    self.ckpts = checkpoint.Checkpoints(workdir, keep=tc.keep_checkpoints)
     restored = self.ckpts.restore(self.ckpts.latest, template, model_cfg)
+    self.ckpts.set_aside_unreadable()
     self.resumed = restored is not None
     if restored:
       self.state, self.meta = restored
+      self.state = optim.follow_config_lr(
+          self.state, self.meta.get('config_lr'), config_lr)
       logging.info('Resumed from %s at epoch %d', workdir, self.meta['epoch'])
     else:
       self.state = template
       self.meta = {'epoch': 0, 'history': [], 'model': model_cfg}
+    workdir_lib.write_config(config, workdir, signature)
     self.epoch, self.history = self.meta['epoch'], self.meta['history']
     self.writer = metrics_lib.MetricWriter(workdir, self.history)
-    self.desc, self.progress = desc, progress
+    self.desc, self.progress = desc, tc.progress
     self._t0 = None
 
   def start_epoch(self):
@@ -74,11 +88,15 @@ class EpochLoop:
   def end_epoch(self, state, row, best=False, **meta):
     """Times, checks, records and checkpoints the epoch that just ran."""
     row['epoch_time_s'] = time.perf_counter() - self._t0
-    check_finite(row, self.epoch + 1, self.workdir)
+    try:
+      check_finite(row, self.epoch + 1, self.workdir)
+    except errors.NonFiniteLossError:
+      self.ckpts.wait()  # the last good epoch's save may still be running
+      raise
     self.epoch += 1
     self.history.append(row)
     self.meta = {'epoch': self.epoch, 'history': self.history,
-                 'model': self.model_cfg, **meta}
+                 'model': self.model_cfg, 'config_lr': self.config_lr, **meta}
     if best:
       self.ckpts.save(self.ckpts.best, self.epoch, state, self.meta)
     self.ckpts.save(self.ckpts.latest, self.epoch, state, self.meta)

@@ -13,6 +13,8 @@ import subprocess
 import jax
 from tensorboardX import SummaryWriter
 
+from train import workdir as workdir_lib
+
 _PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Whose versions a result depends on (importlib.metadata distribution names).
 _PACKAGES = ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'numpy')
@@ -118,9 +120,9 @@ def _strict_json(value):
 def write_json(path, results):
   """`results` plus its provenance, as strict JSON (process 0 only)."""
   if jax.process_index() == 0:
-    with open(path, 'w') as f:
-      json.dump(_strict_json({**results, 'provenance': provenance()}), f,
-                indent=2)
+    # Whole or not at all (a grid skips the cells that have one).
+    workdir_lib.write_json(
+        path, _strict_json({**results, 'provenance': provenance()}))
 
 
 def write_results(workdir, results):

@@ -1,5 +1,6 @@
 """optax optimizers from a `config.opt` group, with an injectable LR."""
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -47,3 +48,24 @@ def set_lr(state, lr):
   old = hp['learning_rate']
   hp['learning_rate'] = jax.device_put(jnp.full_like(old, lr), old.sharding)
   return state.replace(opt_state=state.opt_state._replace(hyperparams=hp))
+
+
+def follow_config_lr(state, saved_lr, config_lr):
+  """The state a resumed run goes on with, for its learning rate.
+
+  saved_lr: the config's learning rate when the checkpoint was saved. If the
+  config's rate has changed since (a run forced with another
+  opt.learning_rate), the new rate applies; otherwise the state keeps its
+  own, which reduce-on-plateau may have lowered. Both may be dicts by
+  network name for a dict of TrainStates (the GAN). Checkpoints without a
+  saved_lr (older ones) keep theirs.
+  """
+  if saved_lr is None or saved_lr == config_lr:
+    return state
+  logging.warning('opt.learning_rate changed since the checkpoint: %s -> %s; '
+                  'training on with the new rate', saved_lr, config_lr)
+  if isinstance(config_lr, dict):
+    return {k: set_lr(s, config_lr[k])
+            if k in config_lr and saved_lr.get(k) != config_lr[k] else s
+            for k, s in state.items()}
+  return set_lr(state, config_lr)

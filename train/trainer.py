@@ -94,7 +94,9 @@ class Monitor:
 def fit(config, workdir, model, splits):
   """Trains `model` on `splits` per config.train/opt; returns (state, run).
 
-  Resumes from the newest checkpoint in `workdir` if there is one. With
+  Resumes from the newest readable checkpoint in `workdir` if there is one,
+  after refusing a workdir that holds a run of another config or other data
+  (splits.info['signature']); writes config.json and data.json. With
   train.restore_best the returned state is the best epoch's by
   train.monitor, otherwise the last epoch's. With config.replicas > 1 the
   state carries a leading replica axis and the history rows hold the mean
@@ -118,9 +120,10 @@ def fit(config, workdir, model, splits):
   one = jax.tree.map(lambda a: a[0], state) if replicated else state
   zero = evaluator_lib.zero_sums(one, loss_fn, x_train, y_train,
                                  state.step.shape)
-  loop = loop_lib.EpochLoop(workdir, state, config.model.to_dict(),
-                            keep=tc.keep_checkpoints, epochs=tc.epochs,
-                            desc=config.model.name, progress=tc.progress)
+  loop = loop_lib.EpochLoop(workdir, state, config, config.model.to_dict(),
+                            config_lr=config.opt.learning_rate,
+                            signature=(splits.info or {}).get('signature'),
+                            desc=config.model.name)
   state = loop.state
   stopper = Monitor(tc.monitor, tc.min_delta, **(loop.meta.get('monitor') or {}))
   plateau = Monitor(tc.monitor, tc.min_delta, **(loop.meta.get('plateau') or {}))

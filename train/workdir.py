@@ -1,15 +1,23 @@
-"""The workdir's `config.json`: written on start, checked on resume."""
+"""The workdir's `config.json` and `data.json`: checked on resume, then written.
+
+A workdir that holds a run (checkpoints, or a results.json) belongs to the
+config in its config.json and to the data described by its data.json (a
+signature of the source files, `data.splits.signature`). A rerun with other
+fields (beyond RESUMABLE_FIELDS) or other data is refused before anything is
+written, unless config.force.
+"""
 
 import json
 import os
 
+from absl import logging
 import jax
 import ml_collections
 
 import errors
 
-# Fields a resumed run may change: where data lives, the progress bar, how far
-# to train, and the override itself.
+# Fields a resumed run may change: where data lives (its content is checked
+# against data.json), the progress bar, how far to train, and the override.
 RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
 
 
@@ -23,22 +31,47 @@ def _flat(d, prefix=''):
   return out
 
 
-def record_config(config, workdir):
-  """Writes config.json, refusing to resume a run made with another config.
+def _has_checkpoints(workdir):
+  folder = os.path.join(workdir, 'checkpoints')
+  return os.path.isdir(folder) and any(n.isdigit() for n in os.listdir(folder))
 
-  A workdir that already has checkpoints belongs to the config in its
-  config.json; unless config.force, a run whose fields differ (beyond
-  RESUMABLE_FIELDS) is refused with the list of differing fields.
+
+def _read_json(path):
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise errors.DataError(f'{path}: unreadable ({e})') from e
+
+
+def write_json(path, obj):
+  """Writes through a temporary file, so a kill never leaves half a file.
+
+  Named by PID (one writer per workdir: the lock) rather than mkstemp's
+  private 0600 file, so the result gets the umask's permissions.
   """
-  os.makedirs(workdir, exist_ok=True)
+  tmp = f'{path}.{os.getpid()}.tmp'
+  try:
+    with open(tmp, 'w') as f:
+      json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def check_config(config, workdir, signature=None):
+  """Refuses to resume a run of another config or other data; writes nothing.
+
+  signature: the data's `data.splits.signature` (None: not checked).
+  """
+  force = config.get('force', False)
   path = os.path.join(workdir, 'config.json')
   new = json.loads(config.to_json_best_effort())
-  has_ckpt = os.path.isdir(os.path.join(workdir, 'checkpoints')) and any(
-      n.isdigit() for n in os.listdir(os.path.join(workdir, 'checkpoints')))
-  if has_ckpt and os.path.exists(path) and not config.get('force', False):
-    with open(path) as f:
-      old = _flat(json.load(f))
-    cur = _flat(new)
+  has_ckpt = _has_checkpoints(workdir)
+  if has_ckpt and os.path.exists(path) and not force:
+    old, cur = _flat(_read_json(path)), _flat(new)
     diff = sorted(k for k in old.keys() | cur.keys()
                   if k not in RESUMABLE_FIELDS and old.get(k) != cur.get(k))
     if diff:
@@ -46,9 +79,45 @@ def record_config(config, workdir):
       raise errors.ConfigError(
           f'{path}: workdir holds a run with another config ({shown}); use '
           'another --workdir or --config.force=True')
-  if jax.process_index() == 0:
-    with open(path, 'w') as f:
-      json.dump(new, f, indent=2)
+  has_run = has_ckpt or os.path.exists(os.path.join(workdir, 'results.json'))
+  old = recorded_signature(workdir) if signature and has_run else None
+  if old is None or old == signature:
+    return
+  where = f'data.dir={config.data.get("dir")}'
+  if force:
+    logging.warning('%s: not the data of the run in %s (--config.force=True: '
+                    'training on it anyway)', where, workdir)
+    return
+  raise errors.DataError(
+      f'{where}: not the data the run in {workdir} used (now '
+      f'{signature["summary"]}, sha256 {signature["sha256"][:12]}; '
+      f'{workdir}/data.json: {old.get("summary")}, sha256 '
+      f'{str(old.get("sha256"))[:12]}); point data.dir at the run\'s data, '
+      'use another --workdir, or --config.force=True')
+
+
+def write_config(config, workdir, signature=None):
+  """Writes config.json (and data.json given a signature); process 0 only."""
+  if jax.process_index() != 0:
+    return
+  os.makedirs(workdir, exist_ok=True)
+  write_json(os.path.join(workdir, 'config.json'),
+              json.loads(config.to_json_best_effort()))
+  if signature is not None:
+    write_json(os.path.join(workdir, 'data.json'), signature)
+
+
+def record_config(config, workdir, signature=None):
+  """check_config, then write_config: for workdirs that hold no checkpoint
+  of their own (the top folder of a multi-run experiment)."""
+  check_config(config, workdir, signature)
+  write_config(config, workdir, signature)
+
+
+def recorded_signature(workdir):
+  """The data signature in workdir's data.json, or None if it has none."""
+  path = os.path.join(workdir, 'data.json')
+  return _read_json(path) if os.path.exists(path) else None
 
 
 def load_config(workdir):
@@ -56,5 +125,4 @@ def load_config(workdir):
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise errors.DataError(f'{path}: missing; is {workdir} a run directory?')
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  return ml_collections.ConfigDict(_read_json(path))

@@ -52,6 +52,6 @@ def test_train_resume_matches_uninterrupted_run(fake_mnist_dir, tmp_path):
 
   # The same workdir with another generator is refused, overwriting nothing.
   config.generator.features = (8, 8, 8)
-  with pytest.raises(errors.CheckpointError, match='generator'):
+  with pytest.raises(errors.UserError, match='generator'):
     gan.fit_gan(config, str(tmp_path / 'full'),
                 gan_experiment.gan_splits(config), init_aux=lambda a: a)

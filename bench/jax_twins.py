@@ -11,11 +11,8 @@ excluded). Prints one JSON line: {"workload", "images_per_s", "params",
 The side-by-side benchmark imports project modules here only.
 """
 
-import json
 import tempfile
 
-from absl import app
-from absl import flags
 import flax
 import jax
 import jax.numpy as jnp
@@ -23,6 +20,7 @@ import numpy as np
 
 from bench import bench_gan
 from bench import common
+from bench import twin_cli
 from configs import attention_mnist
 from configs import augment_grid
 from configs import gan_300
@@ -31,11 +29,6 @@ from data import splits as splits_lib
 import nets
 from train import trainer
 
-flags.DEFINE_string('workload', None, 'Workload name (WORKLOADS).')
-flags.DEFINE_integer('steps', 10, 'Train steps per measurement (epochs for '
-                     'the fit workloads).')
-flags.DEFINE_integer('repeats', 1, 'Measurements; the best is kept.')
-FLAGS = flags.FLAGS
 
 
 def count(model_cfgs_and_inputs):
@@ -124,18 +117,5 @@ WORKLOADS = {
 }
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if FLAGS.workload not in WORKLOADS:
-    raise app.UsageError(f'--workload={FLAGS.workload!r}: choices: '
-                         f'{", ".join(WORKLOADS)}')
-  images_per_s, (params, state) = WORKLOADS[FLAGS.workload](
-      FLAGS.steps, FLAGS.repeats)
-  print(json.dumps({'workload': FLAGS.workload, 'images_per_s': images_per_s,
-                    'params': params, 'state': state, 'jax': jax.__version__,
-                    'flax': flax.__version__}))
-
-
 if __name__ == '__main__':
-  app.run(main)
+  twin_cli.run(WORKLOADS, {'jax': jax.__version__, 'flax': flax.__version__})

@@ -13,7 +13,6 @@ Prints one JSON line: {"workload", "images_per_s", "params" (trainable),
 the best of --repeats measurements.
 """
 
-import json
 import os
 import time
 
@@ -21,19 +20,14 @@ os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app
-from absl import flags
 import keras
 from keras import layers
 import numpy as np
 import tensorflow as tf
+# Run as a script from the venv: bench/ itself is on sys.path.
+import twin_cli
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-flags.DEFINE_string('workload', None, 'Workload name (WORKLOADS).')
-flags.DEFINE_integer('steps', 10, 'Train steps per measurement (epochs for '
-                     'the fit workloads).')
-flags.DEFINE_integer('repeats', 1, 'Measurements; the best is kept.')
-FLAGS = flags.FLAGS
 
 
 def attention_cnn(block=None, dropout=0.3):
@@ -322,18 +316,5 @@ WORKLOADS = {
 }
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if FLAGS.workload not in WORKLOADS:
-    raise app.UsageError(f'--workload={FLAGS.workload!r}: choices: '
-                         f'{", ".join(WORKLOADS)}')
-  images_per_s, (params, state) = WORKLOADS[FLAGS.workload](
-      FLAGS.steps, FLAGS.repeats)
-  print(json.dumps({'workload': FLAGS.workload, 'images_per_s': images_per_s,
-                    'params': params, 'state': state, 'tf': tf.__version__,
-                    'keras': keras.__version__}))
-
-
 if __name__ == '__main__':
-  app.run(main)
+  twin_cli.run(WORKLOADS, {'tf': tf.__version__, 'keras': keras.__version__})

@@ -14,6 +14,12 @@ from data import augment
 import errors
 
 
+def all_or_int(value):
+  """A per-class count where None means the whole split: typed, so that
+  `--config.data.train_per_class=100` can override a None."""
+  return ml_collections.config_dict.placeholder(int) if value is None else value
+
+
 def get_gan_config(arg, train_per_class, augment_per_class=0):
   """GAN on `train_per_class` real MNIST images per class (None: all 60k)
   plus `augment_per_class` augmented ones; `arg` may be 'smoke'."""
@@ -21,7 +27,7 @@ def get_gan_config(arg, train_per_class, augment_per_class=0):
   config = base.get_base_config()
   config.experiment = 'gan'
   config.seed = 0
-  config.data.train_per_class = train_per_class
+  config.data.train_per_class = all_or_int(train_per_class)
   config.data.test_per_class = 200  # the seed's Table-5 test set
   config.data.subset_seed = 0
   config.data.val = 'test'
@@ -103,8 +109,8 @@ def get_config(arg=None):
     raise errors.ConfigError(
         'configs/gan_base.py: needs its variant, configs/gan_base.py:judge')
   config = base.get_base_config()
-  config.data.train_per_class = None
-  config.data.test_per_class = None
+  config.data.train_per_class = all_or_int(None)
+  config.data.test_per_class = all_or_int(None)
   config.data.subset_seed = 0
   config.data.val = 'test'
   config.data.pixel_range = (-1.0, 1.0)

@@ -1,8 +1,8 @@
 """python -m eval.generate --workdir=runs/gan_300 --per_class=1000 --out=synthetic.npz
 
 Restores the generator of a GAN run and writes labelled synthetic images
-(`x` uint8 [N, 28, 28] like MNIST, `y` int32 [N], class by class), the same
-for the same --seed, plus a sample grid PNG (one row per class, Figures 6/7).
+(`x` uint8 [N, 28, 28] like MNIST, `y` int32 [N], class by class, and the
+run, epochs, seed and bn they came from), the same for the same --seed, plus a sample grid PNG (one row per class, Figures 6/7).
 --bn=batch samples with each batch's own BatchNorm statistics instead of the
 running averages (for checking that eval-mode samples are not degraded).
 """
@@ -19,6 +19,7 @@ import errors
 from eval import common
 from train import checkpoint
 from train import gan
+from train import metrics
 from train import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
@@ -93,6 +94,17 @@ def generate(config, state, per_class, labels=range(10), seed=0, bn='running'):
   return x, y
 
 
+def save_samples(path, x, y, workdir, seed, bn):
+  """An .npz of uint8 images and labels (data/synthetic.py reads it) that
+  also records how they were made, so eval.gan_quality can score the file
+  alone after the checkpoints are gone: the GAN run, its epochs, seed, bn."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  np.savez_compressed(
+      path, x=to_uint8(x), y=y,
+      run=os.path.basename(os.path.normpath(workdir)),
+      epochs=len(metrics.read_history(workdir)), seed=seed, bn=bn)
+
+
 def to_uint8(x):
   """[-1, 1] float [N, 28, 28, 1] -> uint8 [N, 28, 28], MNIST's encoding."""
   return np.round((np.clip(x[..., 0], -1, 1) + 1) * 127.5).astype(np.uint8)
@@ -109,8 +121,7 @@ def main(_):
   grid_x, _ = generate(config, state, FLAGS.grid_per_class, labels, FLAGS.seed,
                        FLAGS.bn)
   out = os.path.join(FLAGS.workdir, FLAGS.out)
-  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  np.savez_compressed(out, x=to_uint8(x), y=y)
+  save_samples(out, x, y, FLAGS.workdir, FLAGS.seed, FLAGS.bn)
   # generate() returns images class by class: row r of the grid is labels[r].
   png = os.path.splitext(out)[0] + '_grid.png'
   save_grid(png, grid_x, rows=len(labels))

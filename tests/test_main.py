@@ -55,6 +55,20 @@ def test_config_mistakes_are_one_line(tmp_path, args, expected):
   assert not (tmp_path / 'w').exists()
 
 
+@pytest.mark.parametrize('config', ['configs/gan_full.py',
+                                    'configs/gan_base.py:judge'])
+def test_whole_split_counts_take_overrides(tmp_path, config):
+  # None ("all 60k") fields are typed: an int override parses, and the run
+  # gets as far as the (missing) data.
+  r = subprocess.run(
+      [sys.executable, 'main.py', f'--config={config}', f'--workdir={tmp_path}/w',
+       *_tiny_flags(tmp_path / 'nowhere')], cwd=ROOT, capture_output=True,
+      text=True, timeout=300, env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+  assert r.returncode == 1
+  assert r.stderr.strip().splitlines()[-1].startswith('error: '), r.stderr
+  assert 'nowhere' in r.stderr and 'overriding' not in r.stderr
+
+
 def test_unknown_model_is_one_line_error(fake_mnist_dir, tmp_path):
   r = _main('--config.model.name=vit', *_tiny_flags(fake_mnist_dir),
             workdir=tmp_path / 'w')

@@ -1,5 +1,7 @@
 """eval.generate (reproducible, checked labels and runs) and eval.gan_quality."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,24 @@ def test_frechet_distance():
   # Same covariance, mean shifted by 2 in every dim: distance 3 * 2^2.
   b = rng.normal(size=(4000, 3))
   assert gan_quality.frechet_distance(a, b + 2.0) == pytest.approx(12.0, abs=0.3)
+
+
+def test_samples_npz_scores_like_its_run(gan_run, tmp_path):
+  # eval.gan_quality --samples scores a GAN from its .npz alone (e.g. one
+  # trained on another machine whose checkpoints stayed there).
+  config, state = generate.load_generator(gan_run)
+  x, y = generate.generate(config, state, 20, seed=3)
+  path = str(tmp_path / 'samples.npz')
+  generate.save_samples(path, x, y, gan_run, seed=3, bn='running')
+  judge = gan_quality.Judge(f'{gan_run}/aux')  # a classifier in [-1, 1]
+  row = gan_quality.score_samples(judge, path, 20, cas_epochs=0, seed=0)
+  [ref] = gan_quality.score_run(judge, gan_run, 20, ['running'], 0, 3)
+  assert (row['run'], row['bn'], row['epochs']) == (
+      os.path.basename(gan_run), 'running', 1)
+  # The same images up to the .npz's uint8 rounding.
+  assert row['class_consistency'] == pytest.approx(ref['class_consistency'],
+                                                   abs=0.02)
+  assert row['frechet_distance'] == pytest.approx(ref['frechet_distance'],
+                                                  rel=0.02)
+  with pytest.raises(errors.ConfigError, match='21 images per class needed'):
+    gan_quality.score_samples(judge, path, 21, cas_epochs=0, seed=0)

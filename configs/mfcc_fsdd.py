@@ -8,6 +8,8 @@ and the figures into the workdir. Args pick approaches and sizes:
   configs/mfcc_fsdd.py:approach_b   two-frame AE + merger embeddings -> MLP
   configs/mfcc_fsdd.py:smoke        (or approach_a,smoke, ...) 120 files, few
                                     epochs: a run in well under a minute.
+  configs/mfcc_fsdd.py:baseline,loso  leave-one-speaker-out: every fold
+                                    (splits=('loso',)), mean ± 95% CI.
 """
 
 import ml_collections
@@ -28,11 +30,12 @@ def _stage(model, **train):
 
 
 def get_config(arg=None):
-  arg = base.parse_arg(arg, variants=(*APPROACHES, 'smoke'))
+  arg = base.parse_arg(arg, variants=(*APPROACHES, 'smoke', 'loso'))
   config = base.get_base_config()
   config.experiment = 'mfcc'
   config.seed = 0
-  config.splits = ('random', 'speaker')  # each stage's data.split
+  # Each stage's data.split; 'loso' runs every fold of data.loso_fold.
+  config.splits = ('random', 'speaker')
 
   d = config.data
   d.name = 'fsdd_mfcc_mean'  # each approach picks its view of the features
@@ -48,6 +51,8 @@ def get_config(arg=None):
   d.split_seed = 42
   d.fractions = (0.7, 0.15, 0.15)
   d.test_speaker = 'theo'
+  # The 'loso' fold: held-out speaker k in name order; -1: every fold.
+  d.loso_fold = -1
 
   # Baseline, and the classifier of Approach A's codes.
   config.baseline = _stage(
@@ -80,6 +85,8 @@ def get_config(arg=None):
 
   chosen = tuple(a for a in APPROACHES if arg[a])
   config.approaches = chosen or APPROACHES
+  if arg.loso:
+    config.splits = ('loso',)
   if arg.smoke:
     d.max_index = 2
     config.approach_a.dims = (20, 40)

@@ -7,6 +7,9 @@ come from the names. Splits:
             validation is a stratified fraction of the rest.
   speaker:  `test_speaker` is held out for test; validation is a stratified
             fraction of the other speakers' recordings.
+  loso:     leave one speaker out: fold `loso_fold` holds out the fold-th
+            speaker in name order (`speakers`), otherwise as 'speaker'.
+            Drivers run every fold for loso_fold=-1 (`loso_folds`).
 """
 
 import os
@@ -17,10 +20,13 @@ from absl import logging
 import numpy as np
 import soundfile as sf
 
+import data
 import errors
+from data import fetch
 from data import splits as splits_lib
 
-SPLITS = ('random', 'official', 'speaker')
+SPLITS = ('random', 'official', 'speaker', 'loso')
+ALL_FOLDS = -1  # data.loso_fold of a driver that runs every fold
 OFFICIAL_TEST_INDICES = 5  # indices 0..4 of each speaker/digit
 _NAME = re.compile(r'^(\d)_([A-Za-z]+)_(\d+)\.wav$')
 
@@ -49,6 +55,32 @@ def list_recordings(root):
     recordings.append(Recording(os.path.join(root, name), int(m[1]), m[2],
                                 int(m[3])))
   return recordings
+
+
+def speakers(recordings):
+  """The speakers of `recordings` in name order: LOSO fold k holds out the k-th."""
+  return sorted({r.speaker for r in recordings})
+
+
+def _fold_speaker(names, fold):
+  """The speaker fold `fold` holds out, or a ConfigError naming the folds."""
+  if not 0 <= fold < len(names):
+    choices = ', '.join(f'{k} {s}' for k, s in enumerate(names))
+    raise errors.ConfigError(
+        f'data.loso_fold={fold}: out of range; {len(names)} speakers give folds '
+        f'0..{len(names) - 1} ({choices}), or -1 for every fold in a driver')
+  return names[fold]
+
+
+def loso_folds(cfg):
+  """[(fold, held-out speaker)] a driver runs for data.split='loso': every
+  fold for data.loso_fold=-1, else that one."""
+  data.check_split(cfg)
+  names = speakers(list_recordings(
+      fetch.ensure_fsdd(cfg.dir, cfg.allow_download)))
+  if cfg.loso_fold == ALL_FOLDS:
+    return list(enumerate(names))
+  return [(cfg.loso_fold, _fold_speaker(names, cfg.loso_fold))]
 
 
 def signature(recordings, features):
@@ -127,10 +159,10 @@ def _stratified_val(indices, digits, val_fraction, seed):
 
 
 def split_indices(recordings, split, seed=42, fractions=(0.7, 0.15, 0.15),
-                  test_speaker='theo'):
+                  test_speaker='theo', loso_fold=ALL_FOLDS):
   """(train_idx, val_idx, test_idx) into `recordings`, sorted, disjoint.
 
-  The validation fraction of 'official' and 'speaker' is
+  The validation fraction of 'official', 'speaker' and 'loso' is
   fractions[1] / (fractions[0] + fractions[1]) of the non-test recordings.
   """
   if split not in SPLITS:
@@ -145,11 +177,19 @@ def split_indices(recordings, split, seed=42, fractions=(0.7, 0.15, 0.15),
   if split == 'official':
     is_test = np.array([r.index < OFFICIAL_TEST_INDICES for r in recordings])
   else:
-    speakers = sorted({r.speaker for r in recordings})
-    if test_speaker not in speakers:
+    names = speakers(recordings)
+    if split == 'loso':
+      if loso_fold == ALL_FOLDS:
+        raise errors.ConfigError(
+            f'data.loso_fold={loso_fold}: a single run holds out one '
+            f'speaker: pick a fold 0..{len(names) - 1} '
+            f'({", ".join(names)}); configs/mfcc_fsdd.py and '
+            'configs/spectrogram_cnn.py:sweep run every fold')
+      test_speaker = _fold_speaker(names, loso_fold)
+    elif test_speaker not in names:
       raise errors.ConfigError(
           f'data.test_speaker={test_speaker!r}: not among the speakers '
-          f'{speakers}')
+          f'{names}')
     is_test = np.array([r.speaker == test_speaker for r in recordings])
   rest = np.flatnonzero(~is_test)
   val_fraction = fractions[1] / (fractions[0] + fractions[1])

@@ -5,7 +5,8 @@ Features: librosa MFCCs at the native rate, `n_fft` = one frame of
 frames, so an utterance of T samples has 1 + T // hop frames. They are cached
 on disk (data/cache.py) keyed by every parameter and the files' sizes/mtimes.
 The z-score uses the mean/std over all frames of the training split only;
-cfg.split picks the split (data/fsdd.py: random, official, speaker).
+cfg.split picks the split (data/fsdd.py: random, official, speaker, loso);
+info['test_speakers'] names each test item's speaker.
 
 Three views, one per approach of Problem 1:
   fsdd_mfcc_mean:   mean of the normalised frames [N, n_mfcc] (baseline).
@@ -124,7 +125,7 @@ def load_normalised(cfg):
   recordings = [all_recordings[i] for i in kept]
   idx = dict(zip(SPLIT_NAMES, fsdd.split_indices(
       recordings, cfg.split, cfg.split_seed, tuple(cfg.fractions),
-      cfg.test_speaker)))
+      cfg.test_speaker, cfg.loso_fold)))
   if not len(idx['train']):
     raise errors.ConfigError(
         f'data.split={cfg.split!r}: empty training split '
@@ -137,6 +138,7 @@ def load_normalised(cfg):
           'signature': fsdd.signature(all_recordings,
                                       f'MFCC v{FEATURE_VERSION}'),
           'speakers': [r.speaker for r in recordings],
+          'test_speakers': [recordings[i].speaker for i in idx['test']],
           'max_frames': max(len(f) for f in feats)}
   return parts, info
 

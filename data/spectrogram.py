@@ -110,14 +110,16 @@ def spectrogram_images(cfg, recordings):
 
 
 def fsdd_spectrogram(cfg):
-  """Splits of FSDD spectrogram images (float32 in [0, 1]) by cfg.split."""
+  """Splits of FSDD spectrogram images (float32 in [0, 1]) by cfg.split;
+  info['test_speakers'] names each test item's speaker."""
   recordings = fsdd.list_recordings(
       fetch.ensure_fsdd(cfg.dir, cfg.allow_download))
   images, kept = spectrogram_images(cfg, recordings)
   signature = fsdd.signature(recordings, f'log-mel images v{_VERSION}')
   recordings = [recordings[i] for i in kept]
   parts = fsdd.split_indices(recordings, cfg.split, cfg.split_seed,
-                             tuple(cfg.fractions), cfg.test_speaker)
+                             tuple(cfg.fractions), cfg.test_speaker,
+                             cfg.loso_fold)
   labels = np.array([r.digit for r in recordings], np.int32)
   if not 0 < cfg.train_fraction <= 1:
     raise errors.ConfigError(
@@ -136,4 +138,5 @@ def fsdd_spectrogram(cfg):
   return splits_lib.Splits(
       *arrays, num_classes=10,
       info={'test_files': [recordings[i].path for i in parts[2]],
+            'test_speakers': [recordings[i].speaker for i in parts[2]],
             'signature': signature})

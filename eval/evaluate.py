@@ -1,8 +1,8 @@
 """python -m eval.evaluate --workdir=runs/se [--which=final|latest|best] [--data_dir=DIR]
 
 Restores the checkpoint of a run and evaluates it on the run's test split:
-loss and accuracy and, for a classifier, the accuracy per class and the
-confusion matrix. Writes <workdir>/eval.json and <workdir>/confusion.png and
+loss and accuracy and, for a classifier, the accuracy per class (and per
+speaker on FSDD) and the confusion matrix. Writes <workdir>/eval.json and <workdir>/confusion.png and
 prints a summary. --data_dir reads the data from another folder than the
 data.dir in the run's config.json (a run copied to another machine).
 """
@@ -35,7 +35,8 @@ def evaluate(workdir, which='final', data_dir=None):
   """Test metrics of the run in `workdir`; for classifiers also
   'per_class_accuracy' (None for a class without test items) and
   'confusion_matrix' (summed over the replicas of a replicated run, whose
-  per-class accuracy is then the mean over replicas like its test_accuracy)."""
+  per-class accuracy is then the mean over replicas like its test_accuracy)
+  and, on FSDD, 'per_speaker_accuracy'."""
   config, _, state, splits = common.load_run(workdir, which, data_dir)
   replicated = len(state_lib.replica_seeds(config)) > 1
   evaluator = evaluator_lib.Evaluator(
@@ -52,6 +53,10 @@ def evaluate(workdir, which='final', data_dir=None):
         float(counts[c, c] / counts[c].sum()) if counts[c].sum() else None
         for c in range(splits.num_classes)]
     result['confusion_matrix'] = counts.tolist()
+    speakers = (splits.info or {}).get('test_speakers')
+    if speakers:
+      result['per_speaker_accuracy'] = evaluator_lib.accuracy_by_group(
+          probs, splits.y_test, speakers)
   return result
 
 
@@ -64,6 +69,9 @@ def main(_):
     print('per-class accuracy: ' + '  '.join(
         f'{c}: {"-" if a is None else f"{a:.3f}"}'
         for c, a in enumerate(result['per_class_accuracy'])))
+  if 'per_speaker_accuracy' in result:
+    print('per-speaker accuracy: ' + '  '.join(
+        f'{s}: {a:.3f}' for s, a in result['per_speaker_accuracy'].items()))
   out = os.path.join(FLAGS.workdir, 'eval.json')
   try:  # a read-only run still gets its numbers printed
     metrics.write_json(out, result)

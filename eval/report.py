@@ -28,6 +28,14 @@ def fmt_mean_std(values, digits=4):
   return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
 
+def fmt_mean_ci(values, digits=4):
+  """'mean ± 95% CI half-width' of a list ('mean' alone for one value)."""
+  mean, _, half = mean_std_ci(values)
+  if math.isnan(half):
+    return f'{mean:.{digits}f}'
+  return f'{mean:.{digits}f} ± {half:.{digits}f}'
+
+
 # The numbers behind a 'mean ± std' cell, as CSV columns and row keys.
 STATS = ('mean', 'std', 'ci95', 'n')
 
@@ -35,6 +43,27 @@ STATS = ('mean', 'std', 'ci95', 'n')
 def seed_stats(values):
   """{mean, std, ci95, n} of per-seed values (std and ci95 NaN for one)."""
   return dict(zip(STATS, (*mean_std_ci(values), len(values))))
+
+
+def loso_rows(runs, **label):
+  """Leave-one-speaker-out rows of one model: each fold's test accuracy (mean
+  ± std over its seeds), then the mean ± 95% CI over every fold x seed.
+
+  runs: dicts with 'fold', 'held_out' and 'test_accuracy'; `label` (e.g.
+  model='lenet') starts every row.
+  """
+  folds = {}
+  for r in sorted(runs, key=lambda r: r['fold']):
+    folds.setdefault((r['fold'], r['held_out']), []).append(r['test_accuracy'])
+  rows = [{**label, 'fold': fold, 'held out': speaker,
+           'test accuracy': fmt_mean_std(accs), **seed_stats(accs)}
+          for (fold, speaker), accs in folds.items()]
+  every = [r['test_accuracy'] for r in runs]
+  rows.append({**label, 'fold': 'all',
+               'held out': f'mean ± 95% CI ({len(folds)} folds x seeds, '
+                           f'n={len(every)})',
+               'test accuracy': fmt_mean_ci(every), **seed_stats(every)})
+  return rows
 
 
 def select(rows, columns):

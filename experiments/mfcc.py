@@ -1,14 +1,17 @@
 """Problem 1: FSDD digits from MFCCs; baseline, Approach A and Approach B.
 
 Every training stage is one `trainer.fit` in its own workdir
-`<workdir>/<split>/seed<k>/<approach>/<stage>`, so a killed run resumes
+`<workdir>/<split>/seed<k>/<approach>/<stage>` (`<workdir>/loso/<held-out
+speaker>/...` for each fold of the 'loso' split), so a killed run resumes
 stage by stage and finished stages are not retrained. The run writes Table 1
-(every approach and split), the accuracy-vs-d table, and the figures.
+(every approach and split), the LOSO table (each fold, mean ± 95% CI), the
+accuracy-vs-d table, and the figures.
 """
 
 import functools
 import json
 import os
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,13 +34,53 @@ from train import trainer
 from train import workdir as workdir_lib
 
 
+class SplitRun(NamedTuple):
+  """One split the stages train on: data.split, and for 'loso' the fold and
+  its held-out speaker (for 'speaker', data.test_speaker)."""
+  name: str
+  fold: int = fsdd.ALL_FOLDS
+  held_out: str = ''
+
+  @property
+  def folder(self):
+    """Where its stages live below the workdir: the split, or loso/<speaker>."""
+    return os.path.join('loso', self.held_out) if self.name == 'loso' else (
+        self.name)
+
+  @property
+  def label(self):
+    """How progress lines name it: 'random split', 'loso split, theo held out'."""
+    held_out = f', {self.held_out} held out' if self.name == 'loso' else ''
+    return f'{self.name} split{held_out}'
+
+
+def split_runs(config):
+  """The SplitRun of every split in config.splits; 'loso' gives every fold
+  (or the one data.loso_fold names)."""
+  bad = set(config.splits) - set(fsdd.SPLITS)
+  if bad:
+    raise errors.ConfigError(
+        f'splits={tuple(config.splits)}: unknown {sorted(bad)}; choices: '
+        f'{fsdd.SPLITS}')
+  runs = []
+  for split in config.splits:
+    if split == 'loso':
+      runs += [SplitRun(split, k, s) for k, s in fsdd.loso_folds(config.data)]
+    else:
+      runs.append(SplitRun(split, held_out=config.data.test_speaker
+                           if split == 'speaker' else ''))
+  return runs
+
+
 def _stage_config(config, stage, split, seed, data_name, **model_overrides):
   """The config one `fit` runs with: only the fields that shape that stage."""
   return base.derive(
       config, keep=('experiment', 'force', 'data', 'eval'), seed=seed,
       model=stage.model, opt=stage.opt, train=stage.train,
-      **{'data.split': split, 'data.name': data_name,
-         'train.progress': config.train.progress},
+      # Every fold its own data.loso_fold, so that a stage folder resumes only
+      # the fold it holds (workdir's config check); -1 for the other splits.
+      **{'data.split': split.name, 'data.loso_fold': split.fold,
+         'data.name': data_name, 'train.progress': config.train.progress},
       **{f'model.{k}': v for k, v in model_overrides.items()})
 
 
@@ -61,8 +104,10 @@ def _classify(config, split, seed, workdir, splits, stage):
                       num_classes=splits.num_classes)
   _, state, run = _fit(cfg, workdir, splits)
   test = supervised.test_metrics(cfg, state, splits)
-  row = {'split': split, 'seed': seed, 'feature_dim': splits.x_train.shape[-1],
+  row = {'split': split.name, 'fold': split.fold, 'held_out': split.held_out,
+         'seed': seed, 'feature_dim': splits.x_train.shape[-1],
          'test_accuracy': test['test_accuracy'], 'test_loss': test['test_loss'],
+         'test_accuracy_per_speaker': test['test_accuracy_per_speaker'],
          'epochs': run['epochs_run'], 'train_time_s': run['train_time_s']}
   return row, run['history']
 
@@ -196,22 +241,50 @@ def _summarise(rows, seeds):
   return out
 
 
+def _loso_table(rows):
+  """Each approach's LOSO folds and their mean ± 95% CI (report.loso_rows)."""
+  table = []
+  for approach in dict.fromkeys(r['approach'] for r in rows):
+    runs = [r for r in rows if r['approach'] == approach and
+            r['split'] == 'loso']
+    if runs:
+      table += report.loso_rows(runs, approach=approach)
+  return table
+
+
 def write_report(config, workdir, rows, seeds):
-  """results.json, Table 1 and, with Approach A, its table and Figure 2."""
+  """results.json, Table 1, the LOSO table with a 'loso' split and, with
+  Approach A, its table and Figure 2."""
   table = _summarise(rows, seeds)
+  loso = _loso_table(rows)
   columns = ['approach', 'split', 'test_accuracy', 'feature_dim', 'seeds',
              'epochs', 'train_time_s']
   csv_columns = ['approach', 'split', *report.STATS, *columns[3:]]
-  metrics.write_results(workdir, {'runs': rows,
-                                  'table': report.select(table, csv_columns)})
+  loso_columns = ['approach', 'fold', 'held out', 'test accuracy']
+  loso_csv_columns = [*loso_columns[:3], *report.STATS]
+  metrics.write_results(workdir, {
+      'runs': rows, 'table': report.select(table, csv_columns),
+      **({'loso': report.select(loso, loso_csv_columns)} if loso else {})})
   notes = (f'FSDD, seed(s) {seeds}; test accuracy (mean ± std over seeds). '
            'Splits: random = stratified 70/15/15 (split seed '
            f'{config.data.split_seed}), official = indices 0-4 test, speaker '
-           f'= {config.data.test_speaker!r} held out for test. '
+           f'= {config.data.test_speaker!r} held out for test, loso = each '
+           'speaker held out in turn (mean ± std over folds x seeds; each '
+           'fold and the 95% CI in loso.md). '
            f'{metrics.machine_note()} train_time_s excludes compilation.',)
   report.write_table(table, os.path.join(workdir, 'table1'), columns,
                      'Table 1: FSDD test accuracy by approach', notes,
                      csv_columns)
+  if loso:
+    train, val = config.data.fractions[:2]
+    report.write_table(
+        loso, os.path.join(workdir, 'loso'), loso_columns,
+        'Leave one speaker out: test accuracy on the held-out speaker',
+        (f'Seed(s) {seeds}; a fold\'s cell is the mean ± std over its seeds, '
+         'the last row of each approach the mean ± 95% CI (Student t) over '
+         f'every fold x seed. Validation: a stratified {val:g}/{train + val:g} '
+         f'of the other speakers\' recordings. {metrics.machine_note()}',),
+        loso_csv_columns)
   if any(r['d'] != '' for r in table):
     report.write_table([r for r in table if r['d'] != ''],
                        os.path.join(workdir, 'approach_a_vs_d'),
@@ -224,7 +297,8 @@ def write_report(config, workdir, rows, seeds):
 
 
 def run(config, workdir):
-  """Runs config.approaches x config.splits x seeds; writes Table 1.
+  """Runs config.approaches x config.splits (x folds for 'loso') x seeds;
+  writes Table 1 and, for 'loso', the LOSO table.
 
   The tables are rewritten after every approach, so a killed run leaves
   those of the stages it finished.
@@ -234,36 +308,33 @@ def run(config, workdir):
     raise errors.ConfigError(
         f'approaches={tuple(config.approaches)}: unknown {sorted(unknown)}; '
         f'choices: {sorted(APPROACHES)}')
-  bad = set(config.splits) - set(fsdd.SPLITS)
-  if bad:
-    raise errors.ConfigError(
-        f'splits={tuple(config.splits)}: unknown {sorted(bad)}; choices: '
-        f'{fsdd.SPLITS}')
+  splits = split_runs(config)
   # Every split's features are read (and cached) before the workdir is
   # touched, so a data error leaves it as it was.
   signature = None
-  for split in config.splits:
+  for split in splits:
     cfg = _stage_config(config, config.baseline, split, config.seed,
                         'fsdd_mfcc_mean')
     signature = data.get_dataset(cfg.data).info['signature']
   workdir_lib.record_config(config, workdir, signature)
   seeds = list(sweep.seed_range(config))
   rows, table = [], []
-  runs = console.RunCounter(
-      len(config.splits) * len(seeds) * len(config.approaches))
-  for split in config.splits:
+  runs = console.RunCounter(len(splits) * len(seeds) * len(config.approaches))
+  for split in splits:
     for seed in seeds:
       for approach in config.approaches:
-        stage_dir = os.path.join(workdir, split, f'seed{seed}', approach)
-        runs.start(f'{approach}, {split} split, seed {seed}')
+        stage_dir = os.path.join(workdir, split.folder, f'seed{seed}',
+                                 approach)
+        runs.start(f'{approach}, {split.label}, seed {seed}')
         new_rows, histories = APPROACHES[approach](config, split, seed,
                                                    stage_dir)
-        runs.finish(f'{approach}, {split} split, seed {seed}: test_accuracy '
+        runs.finish(f'{approach}, {split.label}, seed {seed}: test_accuracy '
                     + ' '.join(f'{r["test_accuracy"]:.4f}' for r in new_rows))
         rows += new_rows
         if seed == seeds[0] and histories:
           stem, title = FIGURES[approach]
+          tag = split.folder.replace(os.sep, '_')
           report.plot_curves(histories, os.path.join(
-              workdir, f'{stem}_{split}.png'), f'{title} ({split} split)')
+              workdir, f'{stem}_{tag}.png'), f'{title} ({split.label})')
         table = write_report(config, workdir, rows, seeds)
   return table

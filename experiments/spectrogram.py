@@ -1,7 +1,9 @@
-"""Problem 4B comparison: the spectrogram LeNets -> Table 13, curves, Grad-CAM."""
+"""Problem 4B comparison: the spectrogram LeNets -> Table 13, curves, Grad-CAM;
+with data.split='loso', every fold and the LOSO table."""
 
 import os
 
+from data import fsdd
 from eval import gradcam
 from eval import report
 from experiments import sweep
@@ -12,13 +14,48 @@ SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
                 'lenet_hybrid': (0.9844, 138)}
 
 
+def _loso_folds(config):
+  """{'loso_<speaker>' (its runs' folder): (fold, speaker)} of every fold
+  data.split='loso' runs; {} for another split."""
+  if config.data.split != 'loso':
+    return {}
+  return {f'loso_{speaker}': (fold, speaker)
+          for fold, speaker in fsdd.loso_folds(config.data)}
+
+
+def write_loso_table(config, workdir, results, folds, seeds):
+  """loso.{md,csv}: each model's folds and their mean ± 95% CI."""
+  rows = []
+  for name, runs in results.items():
+    rows += report.loso_rows(
+        [{'fold': folds[r['fold']][0], 'held_out': folds[r['fold']][1],
+          'test_accuracy': r['test_accuracy']} for r in runs], model=name)
+  columns = ['model', 'fold', 'held out', 'test accuracy']
+  csv_columns = [*columns[:3], *report.STATS]
+  train, val = config.data.fractions[:2]
+  report.write_table(
+      rows, os.path.join(workdir, 'loso'), columns,
+      'Leave one speaker out: spectrogram CNNs, test accuracy on the '
+      'held-out speaker',
+      [f'{seeds.capitalize()}; a fold\'s cell is the mean ± std over its '
+       'seeds, the last row of each model the mean ± 95% CI (Student t) over '
+       f'every fold x seed. Validation: a stratified {val:g}/{train + val:g} '
+       f'of the other speakers\' recordings. {metrics.machine_note()}'],
+      csv_columns=csv_columns)
+  return report.select(rows, csv_columns)
+
+
 def run(config, workdir):
-  """Trains sweep.models x seeds runs under `workdir`/<model>/seed<k>."""
+  """Trains sweep.models x seeds runs under `workdir`/<model>/seed<k> (x
+  folds, `workdir`/<model>/loso_<speaker>/seed<k>, for data.split='loso')."""
+  folds = _loso_folds(config)
   results, histories = sweep.run_models(
       config, workdir,
       override=lambda cfg, name: setattr(cfg.train, 'l2', config.sweep.l2[name]),
       after_first=lambda run_dir, name: gradcam.explain_run(
-          run_dir, os.path.join(workdir, f'gradcam_{name}.png')))
+          run_dir, os.path.join(workdir, f'gradcam_{name}.png')),
+      folds={folder: {'data.loso_fold': fold}
+             for folder, (fold, _) in folds.items()} or None)
 
   rows = []
   for name, runs in results.items():
@@ -47,8 +84,12 @@ def run(config, workdir):
              f'{config.train.patience}, best val loss restored), batch '
              f'{config.train.batch_size}, {config.model.dtype}. '
              f'{metrics.machine_note()} Train time excludes compilation; '
-             '"epochs" is epochs run per seed.'], csv_columns=csv_columns)
-  metrics.write_results(workdir, {'table': report.select(rows, csv_columns)})
+             '"epochs" is epochs run per seed (and fold).'],
+      csv_columns=csv_columns)
+  loso = {'loso': write_loso_table(config, workdir, results, folds, seeds)} if (
+      folds) else {}
+  metrics.write_results(workdir, {'table': report.select(rows, csv_columns),
+                                  **loso})
   report.plot_curves(histories, os.path.join(workdir, 'curves.png'),
                      title=f'Problem 4B, {config.data.split} split ({seeds})')
   print(table)

@@ -12,12 +12,20 @@ from train import trainer
 
 def test_metrics(config, state, splits, prefix='test_'):
   """Test loss/accuracy of a fitted state (a mean plus per-seed lists when
-  the state holds vmapped replicas)."""
+  the state holds vmapped replicas), and a classifier's accuracy per speaker
+  where the data name each test item's speaker (FSDD)."""
+  replicated = len(state_lib.replica_seeds(config)) > 1
   evaluate = evaluator_lib.Evaluator(
-      losses.get_loss(config.train.loss), config.eval.batch_size,
-      len(state_lib.replica_seeds(config)) > 1)
-  return evaluator_lib.summarize(
+      losses.get_loss(config.train.loss), config.eval.batch_size, replicated)
+  out = evaluator_lib.summarize(
       evaluate(state, splits.x_test, splits.y_test, prefix))
+  speakers = (splits.info or {}).get('test_speakers')
+  if speakers and config.train.loss == 'softmax_xent':
+    probs = evaluator_lib.probabilities(state, splits.x_test,
+                                        config.eval.batch_size, replicated)
+    out[f'{prefix}accuracy_per_speaker'] = evaluator_lib.accuracy_by_group(
+        probs, splits.y_test, speakers)
+  return out
 
 
 def train_and_evaluate(config, workdir):

@@ -13,31 +13,38 @@ def seed_range(config):
   return range(config.seed, config.seed + config.seeds)
 
 
-def run_models(config, workdir, override=None, after_first=None):
-  """Trains sweep.models x config.seeds runs under `workdir`/<model>/seed<k>.
+def run_models(config, workdir, override=None, after_first=None, folds=None):
+  """Trains sweep.models x folds x config.seeds runs under
+  `workdir`/<model>/[<fold>/]seed<k>.
 
-  override(cfg, name) may adjust each run's config; after_first(run_dir,
-  name) is called after each model's first seed (figures). Returns
-  ({model: [results.json dicts]}, {model: first seed's history}).
-  Finished runs resume as finished, so an interrupted sweep picks up where
-  it stopped.
+  folds: {fold name: {dotted config path: value}}, the folds of a
+  cross-validation (each result then names its 'fold'); None: one run per
+  model and seed. override(cfg, name) may adjust each run's config;
+  after_first(run_dir, name) is called after each model's first run
+  (figures). Returns ({model: [results.json dicts]}, {model: first run's
+  history}). Finished runs resume as finished, so an interrupted sweep picks
+  up where it stopped.
   """
   results, histories = {}, {}
-  runs = console.RunCounter(len(config.sweep.models) * config.seeds)
+  folds = folds or {'': {}}
+  runs = console.RunCounter(
+      len(config.sweep.models) * len(folds) * config.seeds)
   for name in config.sweep.models:
-    for seed in seed_range(config):
-      cfg = base.derive(config, experiment='supervised', seed=seed, seeds=1,
-                        **{'model.name': name})
-      if override:
-        override(cfg, name)
-      run_dir = os.path.join(workdir, name, f'seed{seed}')
-      runs.start(f'{name} seed {seed}')
-      result = supervised.train_and_evaluate(cfg, run_dir)
-      runs.finish(f'{name} seed {seed}: test_accuracy '
-                  f'{result["test_accuracy"]:.4f}')
-      results.setdefault(name, []).append(result)
-      if seed == config.seed:
-        histories[name] = metrics.read_history(run_dir)
-        if after_first:
-          after_first(run_dir, name)
+    for fold, fields in folds.items():
+      for seed in seed_range(config):
+        cfg = base.derive(config, experiment='supervised', seed=seed, seeds=1,
+                          **{'model.name': name}, **fields)
+        if override:
+          override(cfg, name)
+        run_dir = os.path.join(workdir, name, fold, f'seed{seed}')
+        label = ' '.join(filter(None, (name, fold, f'seed {seed}')))
+        runs.start(label)
+        result = supervised.train_and_evaluate(cfg, run_dir)
+        runs.finish(f'{label}: test_accuracy {result["test_accuracy"]:.4f}')
+        results.setdefault(name, []).append(
+            {'fold': fold, **result} if fold else result)
+        if name not in histories:
+          histories[name] = metrics.read_history(run_dir)
+          if after_first:
+            after_first(run_dir, name)
   return results, histories

@@ -133,7 +133,7 @@ def test_help_lists_configs_variants_and_overrides(tmp_path):
   lines = r.stdout.splitlines()
   assert any(l.split() == ['spectrogram_cnn.py', 'lenet,', 'lenet_cbam,',
                            'lenet_hybrid,', 'sweep,', 'smoke,', 'speaker,',
-                           'bf16'] for l in lines), r.stdout
+                           'loso,', 'bf16'] for l in lines), r.stdout
   assert any(l.split() == ['gan_base.py', 'judge'] for l in lines)
   assert '--config.train.epochs=5' in r.stdout and '--workdir' in r.stdout
 

@@ -95,3 +95,13 @@ def probabilities(state, x, batch_size, replicated=False):
   parts = [np.asarray(forward(state, x[i:i + batch_size]))
            for i in range(0, len(x), batch_size)]
   return np.concatenate(parts, axis=-2)
+
+
+def accuracy_by_group(probs, labels, groups):
+  """{group: accuracy} of softmax outputs [N, classes] by each item's group
+  (e.g. its speaker); for [R, N, classes], the mean over the R replicas."""
+  correct_RxN = np.asarray(probs).argmax(-1).reshape(-1, len(labels)) == labels
+  correct_N = correct_RxN.mean(axis=0)
+  groups = np.asarray(groups)
+  return {str(g): float(correct_N[groups == g].mean())
+          for g in sorted(set(groups.tolist()))}

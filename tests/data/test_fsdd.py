@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from configs import mfcc_fsdd
+import data
 from data import cache
 from data import fetch
 from data import fsdd
@@ -67,8 +69,8 @@ def test_load_all_skips_and_reports_bad_files(fake_fsdd):
 @pytest.mark.parametrize('split', fsdd.SPLITS)
 def test_splits_deterministic_disjoint_complete(fake_fsdd, split):
   recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
-  parts = fsdd.split_indices(recs, split, seed=42)
-  again = fsdd.split_indices(recs, split, seed=42)
+  parts = fsdd.split_indices(recs, split, seed=42, loso_fold=1)
+  again = fsdd.split_indices(recs, split, seed=42, loso_fold=1)
   for a, b in zip(parts, again):
     np.testing.assert_array_equal(a, b)
   allidx = np.concatenate(parts)
@@ -109,6 +111,63 @@ def test_unknown_split_or_speaker_is_config_error(fake_fsdd):
     fsdd.split_indices(recs, 'speaker', test_speaker='zoe')
 
 
+def test_loso_folds_hold_out_each_speaker_once(fake_fsdd):
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
+  speakers = np.array([r.speaker for r in recs])
+  assert fsdd.speakers(recs) == list(fsdd_fakes.SPEAKERS)
+  tests = []
+  for fold, held_out in enumerate(fsdd_fakes.SPEAKERS):
+    tr, va, te = fsdd.split_indices(recs, 'loso', loso_fold=fold)
+    assert set(speakers[te]) == {held_out}
+    assert held_out not in set(speakers[np.concatenate([tr, va])])
+    # Train and validation are the other speakers, validation stratified.
+    assert set(speakers[tr]) == set(speakers[va]) == (
+        set(fsdd_fakes.SPEAKERS) - {held_out})
+    assert {recs[i].digit for i in va} == set(range(10))
+    # The held-out speaker's every file, the same as the 'speaker' split's.
+    assert len(te) == 60
+    for a, b in zip((tr, va, te), fsdd.split_indices(
+        recs, 'speaker', test_speaker=held_out)):
+      np.testing.assert_array_equal(a, b)
+    tests.append(te)
+  everything = np.concatenate(tests)
+  assert sorted(everything.tolist()) == list(range(len(recs)))
+
+
+def test_loso_folds_of_a_driver(fake_fsdd):
+  cfg = mfcc_fsdd.get_config().data
+  cfg.dir = str(fake_fsdd)
+  assert fsdd.loso_folds(cfg) == [(0, 'ann'), (1, 'bob'), (2, 'theo')]
+  cfg.loso_fold = 2
+  assert fsdd.loso_folds(cfg) == [(2, 'theo')]
+  cfg.loso_fold = 3
+  with pytest.raises(errors.ConfigError, match=(
+      r'^data.loso_fold=3: out of range; 3 speakers give folds 0..2 '
+      r'\(0 ann, 1 bob, 2 theo\)')):
+    fsdd.loso_folds(cfg)
+
+
+@pytest.mark.parametrize('fold,message', [
+    (-1, r'^data.loso_fold=-1: a single run holds out one speaker: pick a '
+         r'fold 0..2 \(ann, bob, theo\)'),
+    (5, r'^data.loso_fold=5: out of range'),
+    (-2, r'^data.loso_fold=-2: out of range'),
+])
+def test_loso_fold_out_of_range_is_config_error(fake_fsdd, fold, message):
+  recs = fsdd.list_recordings(fetch.recordings_dir(fake_fsdd))
+  with pytest.raises(errors.ConfigError, match=message):
+    fsdd.split_indices(recs, 'loso', loso_fold=fold)
+
+
+def test_loso_needs_an_fsdd_dataset():
+  cfg = mfcc_fsdd.get_config().data
+  cfg.name, cfg.split = 'reduced_mnist', 'loso'
+  with pytest.raises(errors.ConfigError, match=(
+      r"^data.split='loso': leave-one-speaker-out needs an FSDD dataset "
+      r"\(fsdd_spectrogram, .*\), not data.name='reduced_mnist'$")):
+    data.get_dataset(cfg)
+
+
 def test_cache_reuses_recomputes_on_change_and_leaves_no_tmp(tmp_path):
   calls = []
 
@@ -146,3 +205,8 @@ def test_shared_fsdd_splits(shared_fsdd):
   assert [len(p) for p in fsdd.split_indices(recs, 'random')] == [2100, 450, 450]
   assert len(fsdd.split_indices(recs, 'official')[2]) == 300
   assert len(fsdd.split_indices(recs, 'speaker')[2]) == 500
+  names = fsdd.speakers(recs)
+  assert names == ['george', 'jackson', 'lucas', 'nicolas', 'theo',
+                   'yweweler']
+  for fold in range(6):
+    assert len(fsdd.split_indices(recs, 'loso', loso_fold=fold)[2]) == 500

@@ -96,6 +96,23 @@ def test_cache_hit_and_invalidation(fake_fsdd, tmp_path, monkeypatch):
   assert len(os.listdir(cfg.cache_dir)) == 3
 
 
+def test_loso_folds_share_the_features_not_the_split(fake_fsdd, tmp_path,
+                                                     monkeypatch):
+  calls = []
+  real = mfcc.mfcc
+  monkeypatch.setattr(mfcc, 'mfcc', lambda w, c: calls.append(1) or real(w, c))
+  folds = [data.get_dataset(_cfg(fake_fsdd, tmp_path, split='loso',
+                                 loso_fold=k)) for k in range(3)]
+  assert len(calls) == 180  # one feature cache entry serves every fold
+  assert len(os.listdir(tmp_path / 'cache')) == 1
+  for k, fold in enumerate(folds):
+    assert set(fold.info['test_speakers']) == {('ann', 'bob', 'theo')[k]}
+    assert len(fold.info['test_speakers']) == len(fold.y_test) == 60
+  # Each fold z-scores with its own training speakers' statistics.
+  assert not np.allclose(folds[0].info['mean'], folds[1].info['mean'])
+  assert not np.allclose(folds[0].x_test, folds[1].x_test)
+
+
 def test_skipped_files_reported(fake_fsdd, tmp_path):
   bad = fetch.recordings_dir(fake_fsdd) + '/4_ann_1.wav'
   with open(bad, 'wb') as f:

@@ -73,6 +73,14 @@ def test_dataset_splits_shapes_range_and_labels(fake_fsdd, tmp_path):
   assert len(s.info['test_files']) == 20
   names = [os.path.basename(p) for p in s.info['test_files']]
   assert all(int(n[0]) == y for n, y in zip(names, s.y_test))
+  assert s.info['test_speakers'] == [n.split('_')[1] for n in names]
+
+
+def test_loso_fold_holds_out_one_speaker(fake_fsdd, tmp_path):
+  s = data.get_dataset(small_config(fake_fsdd, tmp_path, split='loso',
+                                    loso_fold=1))
+  assert set(s.info['test_speakers']) == {'bob'}
+  assert [len(s.x_train), len(s.x_val), len(s.x_test)] == [110, 10, 60]
 
 
 def test_cache_hit_skips_compute_and_params_change_the_key(

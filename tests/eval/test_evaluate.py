@@ -51,3 +51,13 @@ def test_cli_writes_eval_json_and_confusion_png(mnist_run, tmp_path):
   lines = r.stdout.splitlines()
   assert lines[0].startswith('test_accuracy ') and 'per-class' in lines[1]
   assert lines[-1] == f'wrote {workdir}/eval.json, {workdir}/confusion.png'
+
+
+def test_per_speaker_accuracy_on_fsdd_only(spectrogram_run, mnist_run):
+  result = evaluate.evaluate(spectrogram_run.workdir)
+  with open(pathlib.Path(spectrogram_run.workdir) / 'results.json') as f:
+    trained = json.load(f)
+  assert result['per_speaker_accuracy'] == pytest.approx(
+      trained['test_accuracy_per_speaker'])
+  assert sorted(result['per_speaker_accuracy']) == ['ann', 'bob', 'theo']
+  assert 'per_speaker_accuracy' not in evaluate.evaluate(mnist_run.workdir)

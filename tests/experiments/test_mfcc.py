@@ -3,6 +3,9 @@
 import csv
 import json
 import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +13,8 @@ import pytest
 from configs import mfcc_fsdd
 import errors
 from experiments import mfcc
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_frame_pairs_and_merger_examples():
@@ -64,3 +69,75 @@ def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
   stage = os.path.join(workdir, 'random', 'seed0', 'approach_b', 'merger')
   with open(os.path.join(stage, 'config.json')) as f:
     assert json.load(f)['model'] == {'name': 'merger', 'num_classes': 32}
+
+
+def test_loso_baseline_runs_every_fold_and_writes_the_loso_table(fake_fsdd,
+                                                                  tmp_path):
+  config = mfcc_fsdd.get_config('baseline,loso,smoke')
+  config.data.dir = str(fake_fsdd)
+  config.data.cache_dir = str(tmp_path / 'cache')
+  config.splits = ('random', 'loso')
+  config.train.progress = False
+  workdir = str(tmp_path / 'run')
+  mfcc.run(config, workdir)
+
+  with open(os.path.join(workdir, 'loso.csv')) as f:
+    loso = list(csv.DictReader(f))
+  assert [(r['fold'], r['held out']) for r in loso[:3]] == [
+      ('0', 'ann'), ('1', 'bob'), ('2', 'theo')]
+  assert loso[3]['fold'] == 'all' and loso[3]['n'] == '3'
+  folds = [float(r['mean']) for r in loso[:3]]
+  assert float(loso[3]['mean']) == pytest.approx(np.mean(folds))
+  assert float(loso[3]['ci95']) > 0
+  with open(os.path.join(workdir, 'loso.md')) as f:
+    assert 'mean ± 95% CI (3 folds x seeds, n=3)' in f.read()
+  with open(os.path.join(workdir, 'results.json')) as f:
+    results = json.load(f)
+  assert len(results['loso']) == 4
+  for r in results['runs']:
+    per_speaker = r['test_accuracy_per_speaker']
+    if r['split'] == 'loso':
+      # A fold's test set is its held-out speaker: one key, the accuracy.
+      assert per_speaker == {r['held_out']: r['test_accuracy']}
+    else:
+      assert sorted(per_speaker) == ['ann', 'bob', 'theo']
+  table1 = {r['split']: r for r in results['table']}
+  assert table1['loso']['n'] == 3
+  # Each fold trains in its own folder, whose config names its fold, so no
+  # fold resumes another's checkpoints.
+  for fold, speaker in enumerate(('ann', 'bob', 'theo')):
+    stage = os.path.join(workdir, 'loso', speaker, 'seed0', 'baseline', 'mlp')
+    with open(os.path.join(stage, 'config.json')) as f:
+      assert json.load(f)['data']['loso_fold'] == fold
+  assert os.path.exists(
+      os.path.join(workdir, 'fig1_baseline_curves_loso_theo.png'))
+
+
+@pytest.mark.parametrize('args,expected', [
+    (['--config=configs/mfcc_fsdd.py:baseline,loso',
+      '--config.data.loso_fold=3'],
+     'error: data.loso_fold=3: out of range; 3 speakers give folds 0..2 '
+     '(0 ann, 1 bob, 2 theo), or -1 for every fold in a driver'),
+    (['--config=configs/mfcc_fsdd.py:baseline',
+      '--config.data.test_speaker=zoe'],
+     "error: data.test_speaker='zoe': not among the speakers"),
+    (['--config=configs/spectrogram_cnn.py:lenet,loso'],
+     'error: data.loso_fold=-1: a single run holds out one speaker: pick a '
+     'fold 0..2 (ann, bob, theo)'),
+    (['--config=configs/spectrogram_cnn.py:sweep,loso',
+      '--config.data.name=reduced_mnist'],
+     "error: data.split='loso': leave-one-speaker-out needs an FSDD dataset"),
+])
+def test_bad_loso_values_are_one_line_errors(fake_fsdd, tmp_path, args,
+                                             expected):
+  workdir = tmp_path / 'w'
+  r = subprocess.run(
+      [sys.executable, 'main.py', *args, f'--config.data.dir={fake_fsdd}',
+       f'--config.data.cache_dir={tmp_path / "cache"}', f'--workdir={workdir}'],
+      cwd=ROOT, env=dict(os.environ, JAX_PLATFORMS='cpu'),
+      capture_output=True, text=True, timeout=300)
+  assert r.returncode == 1
+  lines = [l for l in r.stderr.splitlines() if l.startswith('error:')]
+  assert len(lines) == 1 and lines[0].startswith(expected), r.stderr
+  assert 'Traceback' not in r.stderr
+  assert not workdir.exists()

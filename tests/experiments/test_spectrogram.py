@@ -50,6 +50,35 @@ def test_sweep_writes_table13_curves_and_gradcam(fake_fsdd, tmp_path):
   with open(os.path.join(workdir, 'lenet', 'seed0', 'config.json')) as f:
     assert json.load(f)['train']['l2'] == 0.0
   assert os.path.exists(os.path.join(workdir, 'curves.png'))
+  # A random split's test set has every speaker: one accuracy each.
+  assert sorted(result['test_accuracy_per_speaker']) == ['ann', 'bob', 'theo']
+  assert not os.path.exists(os.path.join(workdir, 'loso.md'))
+
+
+def test_loso_sweep_runs_every_fold_with_per_speaker_accuracy(fake_fsdd,
+                                                              tmp_path):
+  config = small_config(fake_fsdd, tmp_path, 'sweep,loso')
+  config.sweep.models = ('lenet',)
+  config.train.epochs = 1
+  workdir = str(tmp_path / 'run')
+  rows = experiments.run(config, workdir)
+  assert rows[0]['n'] == 3  # 3 folds x 1 seed
+  with open(os.path.join(workdir, 'loso.csv')) as f:
+    loso = list(csv.DictReader(f))
+  assert [(r['model'], r['fold'], r['held out']) for r in loso] == [
+      ('lenet', '0', 'ann'), ('lenet', '1', 'bob'), ('lenet', '2', 'theo'),
+      ('lenet', 'all', 'mean ± 95% CI (3 folds x seeds, n=3)')]
+  for fold, speaker in enumerate(('ann', 'bob', 'theo')):
+    run_dir = os.path.join(workdir, 'lenet', f'loso_{speaker}', 'seed0')
+    with open(os.path.join(run_dir, 'results.json')) as f:
+      result = json.load(f)
+    assert result['test_accuracy_per_speaker'] == {
+        speaker: pytest.approx(result['test_accuracy'])}
+    assert float(loso[fold]['mean']) == pytest.approx(result['test_accuracy'])
+    with open(os.path.join(run_dir, 'config.json')) as f:
+      assert json.load(f)['data']['loso_fold'] == fold
+  with open(os.path.join(workdir, 'results.json')) as f:
+    assert len(json.load(f)['loso']) == 4
 
 
 def test_non_finite_loss_is_caught_with_a_clear_message(fake_fsdd, tmp_path):

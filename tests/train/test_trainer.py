@@ -139,3 +139,14 @@ def test_evaluator_keeps_last_partial_batch(fake_mnist_dir, tmp_path):
   by23 = evaluator.Evaluator(losses.softmax_xent, 23)(state, x, y)
   assert by7['loss'] == pytest.approx(by23['loss'], rel=1e-5)
   assert by7['accuracy'] == pytest.approx(by23['accuracy'])
+
+
+def test_accuracy_by_group_averages_replicas():
+  labels = np.array([0, 1, 1, 2])
+  groups = ['b', 'a', 'b', 'a']
+  probs = np.eye(3)[[[0, 1, 0, 0], [0, 0, 1, 2]]]  # [2 replicas, 4, 3]
+  # Replica 0 is right on items 0, 1; replica 1 on items 0, 2, 3.
+  assert evaluator.accuracy_by_group(probs, labels, groups) == {
+      'a': 0.5, 'b': 0.75}
+  assert evaluator.accuracy_by_group(probs[1], labels, groups) == {
+      'a': 0.5, 'b': 1.0}

@@ -21,6 +21,26 @@ import errors
 RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
 
 
+# Fields added after runs were made: field -> (a field beside it in every
+# config that has it, the value that does what runs made before it did). An
+# older config.json that has the neighbour but not the field is read as
+# holding that value, so such runs still resume and load.
+ADDED_FIELDS = {'data.loso_fold': ('data.test_speaker', -1)}
+
+
+def _read_config(path):
+  """config.json as a dict, with ADDED_FIELDS filled in where missing."""
+  config = _read_json(path)
+  for field, (neighbour, value) in ADDED_FIELDS.items():
+    *groups, name = field.split('.')
+    group = config
+    for g in groups:
+      group = group.get(g, {}) if isinstance(group, dict) else {}
+    if neighbour.split('.')[-1] in group and name not in group:
+      group[name] = value
+  return config
+
+
 def _flat(d, prefix=''):
   out = {}
   for k, v in d.items():
@@ -71,7 +91,7 @@ def check_config(config, workdir, signature=None):
   new = json.loads(config.to_json_best_effort())
   has_ckpt = _has_checkpoints(workdir)
   if has_ckpt and os.path.exists(path) and not force:
-    old, cur = _flat(_read_json(path)), _flat(new)
+    old, cur = _flat(_read_config(path)), _flat(new)
     diff = sorted(k for k in old.keys() | cur.keys()
                   if k not in RESUMABLE_FIELDS and old.get(k) != cur.get(k))
     if diff:
@@ -125,4 +145,4 @@ def load_config(workdir):
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise errors.DataError(f'{path}: missing; is {workdir} a run directory?')
-  return ml_collections.ConfigDict(_read_json(path))
+  return ml_collections.ConfigDict(_read_config(path))

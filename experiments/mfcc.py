@@ -34,7 +34,8 @@ from train import workdir as workdir_lib
 def _stage_config(config, stage, split, seed, data_name, **model_overrides):
   """The config one `fit` runs with: only the fields that shape that stage."""
   return base.derive(
-      config, keep=('experiment', 'force', 'data', 'eval'), seed=seed,
+      config, keep=('experiment', 'defaults', 'force', 'data', 'eval'),
+      seed=seed,
       model=stage.model, opt=stage.opt, train=stage.train,
       **{'data.split': split, 'data.name': data_name,
          'train.progress': config.train.progress},
@@ -43,7 +44,7 @@ def _stage_config(config, stage, split, seed, data_name, **model_overrides):
 
 def _fit(cfg, workdir, splits):
   """Trains cfg.model on splits in workdir: (model, state, run)."""
-  model = nets.get_model(cfg.model)
+  model = nets.get_model(cfg.model, cfg.defaults)
   state, run = trainer.fit(cfg, workdir, model, splits)
   return model, state, run
 

@@ -15,7 +15,8 @@ def test_metrics(config, state, splits, prefix='test_'):
   the state holds vmapped replicas)."""
   evaluate = evaluator_lib.Evaluator(
       losses.get_loss(config.train.loss), config.eval.batch_size,
-      len(state_lib.replica_seeds(config)) > 1)
+      len(state_lib.replica_seeds(config)) > 1,
+      **evaluator_lib.reported_l2(config))
   return evaluator_lib.summarize(
       evaluate(state, splits.x_test, splits.y_test, prefix))
 
@@ -27,7 +28,7 @@ def train_and_evaluate(config, workdir):
         f'seeds={config.seeds}: a supervised run trains one seed; use '
         'replicas (vmapped in one run) or a sweep config')
   splits = data.get_dataset(config.data)
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   state, run = trainer.fit(config, workdir, model, splits)
   replicas = state_lib.replica_seeds(config)
   results = {

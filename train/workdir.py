@@ -15,10 +15,15 @@ import jax
 import ml_collections
 
 import errors
+from nets import defaults as defaults_lib
 
 # Fields a resumed run may change: where data lives (its content is checked
 # against data.json), the progress bar, how far to train, and the override.
 RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
+
+# Fields added after runs were saved, with the value a config.json without
+# them means: what those runs were trained with.
+LEGACY_FIELDS = {'defaults': defaults_lib.LEGACY}
 
 
 def _flat(d, prefix=''):
@@ -71,7 +76,7 @@ def check_config(config, workdir, signature=None):
   new = json.loads(config.to_json_best_effort())
   has_ckpt = _has_checkpoints(workdir)
   if has_ckpt and os.path.exists(path) and not force:
-    old, cur = _flat(_read_json(path)), _flat(new)
+    old, cur = _flat(_with_legacy(_read_json(path))), _flat(new)
     diff = sorted(k for k in old.keys() | cur.keys()
                   if k not in RESUMABLE_FIELDS and old.get(k) != cur.get(k))
     if diff:
@@ -125,4 +130,9 @@ def load_config(workdir):
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise errors.DataError(f'{path}: missing; is {workdir} a run directory?')
-  return ml_collections.ConfigDict(_read_json(path))
+  return ml_collections.ConfigDict(_with_legacy(_read_json(path)))
+
+
+def _with_legacy(saved):
+  """A saved config dict with LEGACY_FIELDS filled in where it lacks them."""
+  return {**LEGACY_FIELDS, **saved}

@@ -63,8 +63,8 @@ def main(_):
   frames, lengths = mfcc.pad_frames(mfcc.normalise(feats, mean, std),
                                     max(len(f) for f in feats))
   b = config.approach_b
-  ae = nets.get_model(b.frame_ae.model)
-  merger = nets.get_model(b.merger.model)
+  ae = nets.get_model(b.frame_ae.model, config.defaults)
+  merger = nets.get_model(b.merger.model, config.defaults)
   rng = jax.random.PRNGKey(0)
   ae_p = ae.init(rng, jnp.zeros((1, 2 * cfg.n_mfcc)))['params']
   m_p = merger.init(rng, jnp.zeros((1, ae.bottleneck + cfg.n_mfcc)))['params']

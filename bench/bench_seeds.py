@@ -21,7 +21,8 @@ FLAGS = flags.FLAGS
 
 def _fit(config, splits):
   with tempfile.TemporaryDirectory() as workdir:
-    _, run = trainer.fit(config, workdir, nets.get_model(config.model), splits)
+    _, run = trainer.fit(
+        config, workdir, nets.get_model(config.model, config.defaults), splits)
   return run
 
 

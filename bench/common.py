@@ -22,12 +22,13 @@ def train_step_images_per_s(config, input_shape, batch_size, steps, repeats,
   Random inputs of `input_shape` per image; `steps` steps called from a
   Python loop on on-device data, the way train.trainer.fit calls them.
   """
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.random((n, *input_shape), np.float32))
   y = jnp.asarray(rng.integers(0, 10, n).astype(np.int32))
   state = state_lib.create_train_state(
-      model, optim.make_optimizer(config.opt), jax.random.PRNGKey(0), x[:1])
+      model, optim.make_optimizer(config.opt, config.defaults),
+      jax.random.PRNGKey(0), x[:1])
   sums = evaluator.zero_sums(state, losses.softmax_xent, x, y)
   step = jax.jit(functools.partial(
       trainer.train_step, loss_fn=losses.softmax_xent, l2=config.train.l2,

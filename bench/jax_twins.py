@@ -36,7 +36,8 @@ def count(model_cfgs_and_inputs):
   size = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
   params = state = 0
   for cfg, sample in model_cfgs_and_inputs:
-    variables = jax.eval_shape(nets.get_model(cfg).init,
+    # Sizes do not depend on the initialisers.
+    variables = jax.eval_shape(nets.get_model(cfg, 'keras').init,
                                jax.random.PRNGKey(0), sample)
     params += size(variables['params'])
     state += size(variables.get('batch_stats', {}))
@@ -93,7 +94,8 @@ def fit_workload(name, epochs, repeats, seeds=1, vmapped=False):
     seconds = 0.0
     for cfg in configs:
       with tempfile.TemporaryDirectory() as workdir:
-        _, run = trainer.fit(cfg, workdir, nets.get_model(cfg.model), splits)
+        _, run = trainer.fit(
+            cfg, workdir, nets.get_model(cfg.model, cfg.defaults), splits)
       seconds += run['train_time_s']
     best = min(best, seconds)
   n = len(splits.x_train)

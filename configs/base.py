@@ -95,7 +95,9 @@ def get_opt(**overrides):
   opt.eps = 1e-7
   opt.momentum = 0.0
   opt.weight_decay = 0.0  # decoupled, for name='adamw'
-  opt.clip_norm = 0.0  # global-norm clipping; 0: off
+  # Gradient clipping; 0: off. Per variable (Keras' clipnorm) with
+  # config.defaults='keras', by the global norm with 'flax'.
+  opt.clip_norm = 0.0
   opt.update(overrides)
   return opt
 
@@ -135,6 +137,10 @@ def get_base_config():
   config.replicas = 1
   # Resume a workdir whose config.json differs (the differing fields win).
   config.force = False
+  # 'keras': what the study ran (Keras' initialisers and norm constants,
+  # per-variable clipnorm, L2 inside reported losses); 'flax': Flax's, as
+  # every run made before this field (nets/defaults.py).
+  config.defaults = 'keras'
 
   config.data = ml_collections.ConfigDict()
   config.data.name = 'reduced_mnist'

@@ -98,6 +98,6 @@ def load_run(workdir, which='final', data_dir=None):
     logging.warning('%s: data.dir=%s is not the data the run used (now %s; '
                     'the run\'s: %s)', workdir, config.data.get('dir'),
                     signature['summary'], recorded.get('summary'))
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   state = restore_state(workdir, config, model, splits.x_test[:1], which)
   return config, model, state, splits

@@ -40,7 +40,8 @@ def evaluate(workdir, which='final', data_dir=None):
   config, _, state, splits = common.load_run(workdir, which, data_dir)
   replicated = len(state_lib.replica_seeds(config)) > 1
   evaluator = evaluator_lib.Evaluator(
-      losses.get_loss(config.train.loss), config.eval.batch_size, replicated)
+      losses.get_loss(config.train.loss), config.eval.batch_size, replicated,
+      **evaluator_lib.reported_l2(config))
   result = {'checkpoint': which, **evaluator_lib.summarize(
       evaluator(state, splits.x_test, splits.y_test, 'test_'))}
   if config.train.loss == 'softmax_xent':

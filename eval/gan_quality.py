@@ -92,7 +92,8 @@ def cas(judge, x, y, workdir, epochs, seed):
                        **{'train.epochs': epochs, 'train.progress': False})
   s = judge.splits
   splits = splits_lib.Splits(x, y, s.x_test, s.y_test, s.x_test, s.y_test)
-  state, _ = trainer.fit(config, workdir, nets.get_model(config.model), splits)
+  state, _ = trainer.fit(
+      config, workdir, nets.get_model(config.model, config.defaults), splits)
   return judge.evaluate(state, s.x_test, s.y_test)['accuracy']
 
 

@@ -155,8 +155,9 @@ def predict(workdir, paths, which='final', data_dir=None):
       raise errors.DataError(f'{e}; this run takes {takes}') from e
   x = np.stack(inputs)
   replicated = len(state_lib.replica_seeds(config)) > 1
-  state = common.restore_state(workdir, config, nets.get_model(config.model),
-                               x[:1], which)
+  state = common.restore_state(
+      workdir, config, nets.get_model(config.model, config.defaults), x[:1],
+      which)
   probs = evaluator_lib.probabilities(state, x, config.eval.batch_size,
                                       replicated)
   if replicated:

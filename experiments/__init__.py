@@ -7,6 +7,7 @@ only its own experiment's code (librosa, say, only for FSDD experiments).
 import os
 
 from configs import base
+from nets import defaults as defaults_lib
 import registry
 from train import lock
 
@@ -24,6 +25,7 @@ def run(config, workdir):
   """Runs the entry point config.experiment names, holding workdir's lock;
   prints its last line."""
   entry = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)
+  defaults_lib.get(config.defaults)  # a bad name fails before the workdir exists
   with lock.hold(workdir):
     results = entry(config, workdir)
   print(summary(results, workdir))

@@ -159,8 +159,8 @@ def run_config(config, real, gen, seed):
 
 def train_cell(run_cfg, run_dir, splits):
   """Trains one seed of one cell; writes and returns its results dict."""
-  state, run = trainer.fit(run_cfg, run_dir, nets.get_model(run_cfg.model),
-                           splits)
+  state, run = trainer.fit(
+      run_cfg, run_dir, nets.get_model(run_cfg.model, run_cfg.defaults), splits)
   results = {
       'seed': run_cfg.seed, 'train_images': len(splits.x_train),
       **supervised.test_metrics(run_cfg, state, splits),

@@ -44,7 +44,7 @@ def gan_splits(config):
 
 def aux_config(config):
   """config.aux as the supervised config `trainer.fit` pre-trains it with."""
-  return base.derive(config, keep=('seed', 'force', 'data', 'eval'),
+  return base.derive(config, keep=('seed', 'defaults', 'force', 'data', 'eval'),
                      experiment='supervised', model=config.aux.model,
                      opt=config.aux.opt, train=config.aux.train)
 
@@ -63,12 +63,19 @@ def pretrained_aux(config, workdir, splits, template):
       raise errors.CheckpointError(
           f'aux.pretrained={path}: a run of model {run_config.model.to_dict()}, '
           f'but aux.model is {config.aux.model.to_dict()}')
-    state = common.restore_state(path, run_config,
-                                 nets.get_model(run_config.model),
-                                 splits.x_train[:1])
+    # The GAN runs the classifier with its own defaults' norm constants.
+    if run_config.defaults != config.defaults:
+      raise errors.CheckpointError(
+          f'aux.pretrained={path}: trained with defaults='
+          f'{run_config.defaults!r}, but this run has defaults='
+          f'{config.defaults!r}')
+    state = common.restore_state(
+        path, run_config, nets.get_model(run_config.model, run_config.defaults),
+        splits.x_train[:1])
     return template.replace(params=state.params, batch_stats=state.batch_stats)
   sub, aux_dir = aux_config(config), os.path.join(workdir, 'aux')
-  return trainer.fit(sub, aux_dir, nets.get_model(sub.model), splits)[0]
+  return trainer.fit(sub, aux_dir, nets.get_model(sub.model, sub.defaults),
+                     splits)[0]
 
 
 def sample_grids(config, workdir):

@@ -75,7 +75,8 @@ def split_runs(config):
 def _stage_config(config, stage, split, seed, data_name, **model_overrides):
   """The config one `fit` runs with: only the fields that shape that stage."""
   return base.derive(
-      config, keep=('experiment', 'force', 'data', 'eval'), seed=seed,
+      config, keep=('experiment', 'defaults', 'force', 'data', 'eval'),
+      seed=seed,
       model=stage.model, opt=stage.opt, train=stage.train,
       # Every fold its own data.loso_fold, so that a stage folder resumes only
       # the fold it holds (workdir's config check); -1 for the other splits.
@@ -86,7 +87,7 @@ def _stage_config(config, stage, split, seed, data_name, **model_overrides):
 
 def _fit(cfg, workdir, splits):
   """Trains cfg.model on splits in workdir: (model, state, run)."""
-  model = nets.get_model(cfg.model)
+  model = nets.get_model(cfg.model, cfg.defaults)
   state, run = trainer.fit(cfg, workdir, model, splits)
   return model, state, run
 

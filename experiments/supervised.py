@@ -16,7 +16,8 @@ def test_metrics(config, state, splits, prefix='test_'):
   where the data name each test item's speaker (FSDD)."""
   replicated = len(state_lib.replica_seeds(config)) > 1
   evaluate = evaluator_lib.Evaluator(
-      losses.get_loss(config.train.loss), config.eval.batch_size, replicated)
+      losses.get_loss(config.train.loss), config.eval.batch_size, replicated,
+      **evaluator_lib.reported_l2(config))
   out = evaluator_lib.summarize(
       evaluate(state, splits.x_test, splits.y_test, prefix))
   speakers = (splits.info or {}).get('test_speakers')
@@ -35,7 +36,7 @@ def train_and_evaluate(config, workdir):
         f'seeds={config.seeds}: a supervised run trains one seed; use '
         'replicas (vmapped in one run) or a sweep config')
   splits = data.get_dataset(config.data)
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   state, run = trainer.fit(config, workdir, model, splits)
   replicas = state_lib.replica_seeds(config)
   results = {

@@ -4,6 +4,7 @@ import functools
 
 import errors
 from nets import cnn
+from nets import defaults as defaults_lib
 from nets import gan
 from nets import lenet
 from nets import mlp
@@ -31,12 +32,14 @@ MODELS = {
 }
 
 
-def get_model(cfg):
-  """Builds MODELS[cfg.name] with the other fields of cfg as its arguments."""
+def get_model(cfg, defaults):
+  """Builds MODELS[cfg.name] from cfg's other fields and `defaults` (a name)."""
   if cfg.name not in MODELS:
     raise errors.ConfigError(
         f'model.name={cfg.name!r}: unknown model; choices: {sorted(MODELS)}')
+  defaults_lib.get(defaults)  # a bad name fails here, before any tracing
   kwargs = {k: v for k, v in cfg.items() if k != 'name'}
+  kwargs['defaults'] = defaults
   try:
     return MODELS[cfg.name](**kwargs)
   except TypeError as e:

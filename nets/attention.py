@@ -8,13 +8,18 @@ the 'intermediates' collection, so eval code reads it with
 import flax.linen as nn
 import jax.numpy as jnp
 
+from nets import defaults as defaults_lib
+
 
 class SpatialGate(nn.Module):
   """A 1x1 conv + sigmoid map over positions (the study's `spatial` model)."""
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
-    m_BxHxWx1 = nn.sigmoid(nn.Conv(1, (1, 1), dtype=x_BxHxWxC.dtype)(x_BxHxWxC))
+    conv = defaults_lib.get(self.defaults).conv(1, (1, 1),
+                                                dtype=x_BxHxWxC.dtype)
+    m_BxHxWx1 = nn.sigmoid(conv(x_BxHxWxC))
     self.sow('intermediates', 'spatial_map', m_BxHxWx1)
     return x_BxHxWxC * m_BxHxWx1
 
@@ -22,12 +27,14 @@ class SpatialGate(nn.Module):
 class ChannelAttention(nn.Module):
   """CBAM channel gate: sigmoid(MLP(avgpool) + MLP(maxpool)), MLP shared."""
   reduction: int = 8
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
+    d = defaults_lib.get(self.defaults)
     c = x_BxHxWxC.shape[-1]
-    hidden = nn.Dense(max(c // self.reduction, 1), dtype=x_BxHxWxC.dtype)
-    out = nn.Dense(c, dtype=x_BxHxWxC.dtype)
+    hidden = d.dense(max(c // self.reduction, 1), dtype=x_BxHxWxC.dtype)
+    out = d.dense(c, dtype=x_BxHxWxC.dtype)
     mlp = lambda v: out(nn.relu(hidden(v)))
     logits_BxC = (mlp(jnp.mean(x_BxHxWxC, axis=(1, 2))) +
                   mlp(jnp.max(x_BxHxWxC, axis=(1, 2))))
@@ -39,13 +46,16 @@ class ChannelAttention(nn.Module):
 class CBAMSpatial(nn.Module):
   """CBAM spatial gate: sigmoid(conv7x7([mean; max] over channels))."""
   kernel_size: int = 7
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
     pooled = jnp.concatenate([jnp.mean(x_BxHxWxC, -1, keepdims=True),
                               jnp.max(x_BxHxWxC, -1, keepdims=True)], -1)
     k = self.kernel_size
-    m_BxHxWx1 = nn.sigmoid(nn.Conv(1, (k, k), dtype=x_BxHxWxC.dtype)(pooled))
+    conv = defaults_lib.get(self.defaults).conv(1, (k, k),
+                                                dtype=x_BxHxWxC.dtype)
+    m_BxHxWx1 = nn.sigmoid(conv(pooled))
     self.sow('intermediates', 'cbam_spatial_map', m_BxHxWx1)
     return x_BxHxWxC * m_BxHxWx1
 
@@ -53,22 +63,27 @@ class CBAMSpatial(nn.Module):
 class CBAM(nn.Module):
   """Convolutional Block Attention Module (Woo et al. 2018): channel, spatial."""
   reduction: int = 8
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x):
-    return CBAMSpatial()(ChannelAttention(self.reduction)(x))
+    x = ChannelAttention(self.reduction, defaults=self.defaults)(x)
+    return CBAMSpatial(defaults=self.defaults)(x)
 
 
 class SqueezeExcite(nn.Module):
   """SE block: GAP -> Dense(C/r, ReLU) -> Dense(C, sigmoid) -> scale."""
   reduction: int = 8
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
+    d = defaults_lib.get(self.defaults)
     c = x_BxHxWxC.shape[-1]
     s_BxC = jnp.mean(x_BxHxWxC, axis=(1, 2))
-    s_BxC = nn.relu(nn.Dense(max(c // self.reduction, 1), dtype=s_BxC.dtype)(s_BxC))
-    w_BxC = nn.sigmoid(nn.Dense(c, dtype=s_BxC.dtype)(s_BxC))
+    s_BxC = nn.relu(d.dense(max(c // self.reduction, 1),
+                            dtype=s_BxC.dtype)(s_BxC))
+    w_BxC = nn.sigmoid(d.dense(c, dtype=s_BxC.dtype)(s_BxC))
     self.sow('intermediates', 'channel_weights', w_BxC)
     return x_BxHxWxC * w_BxC[:, None, None, :]
 
@@ -83,15 +98,20 @@ class SelfAttention2D(nn.Module):
   """
   num_heads: int = 4
   key_dim: int = 64
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
+    d = defaults_lib.get(self.defaults)
     b, h, w, c = x_BxHxWxC.shape
+    heads, k = self.num_heads, self.key_dim
     t_BxTxC = x_BxHxWxC.reshape(b, h * w, c)
     attn = nn.MultiHeadDotProductAttention(
-        num_heads=self.num_heads, qkv_features=self.num_heads * self.key_dim,
-        out_features=c, dtype=x_BxHxWxC.dtype, name='mha')
-    t_BxTxC = nn.LayerNorm(dtype=x_BxHxWxC.dtype)(
+        num_heads=heads, qkv_features=heads * k, out_features=c,
+        dtype=x_BxHxWxC.dtype, kernel_init=d.einsum_kernel_init((c, heads, k)),
+        out_kernel_init=d.einsum_kernel_init((heads, k, c)),
+        bias_init=d.bias_init, name='mha')
+    t_BxTxC = d.layer_norm(dtype=x_BxHxWxC.dtype)(
         t_BxTxC + attn(t_BxTxC, sow_weights=True))
     return t_BxTxC.reshape(b, h, w, c)
 

@@ -5,6 +5,7 @@ from typing import Optional
 import flax.linen as nn
 
 from nets import attention
+from nets import defaults as defaults_lib
 from nets import layers
 
 
@@ -15,21 +16,25 @@ class AttentionCNN(nn.Module):
   sits on the 13x13x32 map after the first pool; self-attention (a token
   mixer that needs the smaller grid) sits on the 5x5x64 map after the second.
   With block=None and dropout 0.5 this is also the study's Table-2 classifier.
+  defaults: a nets.defaults name (initialisers, norm constants), as in every
+  net here.
   """
   block: Optional[str] = None
   dropout: float = 0.3
   num_classes: int = 10
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC, train: bool = False):
+    d = defaults_lib.get(self.defaults)
     pool = layers.pool2x2
-    x = pool(nn.relu(nn.Conv(32, (3, 3), padding='VALID')(x_BxHxWxC)))
+    x = pool(nn.relu(d.conv(32, (3, 3), padding='VALID')(x_BxHxWxC)))
     if self.block and self.block != 'self_attention':
-      x = attention.BLOCKS[self.block]()(x)
-    x = pool(nn.relu(nn.Conv(64, (3, 3), padding='VALID')(x)))
+      x = attention.BLOCKS[self.block](defaults=self.defaults)(x)
+    x = pool(nn.relu(d.conv(64, (3, 3), padding='VALID')(x)))
     if self.block == 'self_attention':
-      x = attention.SelfAttention2D()(x)
+      x = attention.SelfAttention2D(defaults=self.defaults)(x)
     x = x.reshape(x.shape[0], -1)
-    x = nn.relu(nn.Dense(128)(x))
+    x = nn.relu(d.dense(128)(x))
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
+    return d.dense(self.num_classes)(x)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nets import defaults as defaults_lib
 from nets import layers
 
 
@@ -61,13 +62,16 @@ class Upsample(nn.Module):
   kernel_size: int = 5
   stride: int = 2
   impl: str = 'auto'  # 'auto' | 'phase' | 'patches' | 'transpose'
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
     k, s, c_in = self.kernel_size, self.stride, x_BxHxWxC.shape[-1]
-    kernel = self.param('kernel', nn.initializers.lecun_normal(),
-                        (k, k, c_in, self.features))
-    bias = self.param('bias', nn.initializers.zeros, (self.features,))
+    d = defaults_lib.get(self.defaults)
+    # Keras' Conv2DTranspose kernel is [k, k, C_out, C_in]: glorot's
+    # fan_in + fan_out, all it uses, is the same for this layout.
+    kernel = self.param('kernel', d.kernel_init, (k, k, c_in, self.features))
+    bias = self.param('bias', d.bias_init, (self.features,))
     dn = ('NHWC', 'HWIO', 'NHWC')
     impl = layers.resolve_impl('Upsample', self.impl, UPSAMPLE_AUTO, ('phase',))
     if impl == 'transpose':
@@ -103,14 +107,15 @@ class Downsample(nn.Module):
   kernel_size: int = 5
   stride: int = 2
   impl: str = 'auto'  # 'auto' | 'patches' | 'phase' | 'strided'
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
     k, s = self.kernel_size, self.stride
     b, h, w, c_in = x_BxHxWxC.shape
-    kernel = self.param('kernel', nn.initializers.lecun_normal(),
-                        (k, k, c_in, self.features))
-    bias = self.param('bias', nn.initializers.zeros, (self.features,))
+    d = defaults_lib.get(self.defaults)
+    kernel = self.param('kernel', d.kernel_init, (k, k, c_in, self.features))
+    bias = self.param('bias', d.bias_init, (self.features,))
     dn = ('NHWC', 'HWIO', 'NHWC')
     impl = layers.resolve_impl('Downsample', self.impl, DOWNSAMPLE_AUTO,
                                ('phase',))
@@ -142,12 +147,13 @@ class ConditionalBatchNorm(nn.Module):
   """BatchNorm without affine, then a per-class scale (init 1) and shift (0)."""
   num_classes: int = 10
   momentum: float = 0.9
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC, labels_B, use_running_average):
-    x = nn.BatchNorm(use_running_average=use_running_average,
-                     momentum=self.momentum, use_scale=False,
-                     use_bias=False)(x_BxHxWxC)
+    x = defaults_lib.get(self.defaults).batch_norm(
+        use_running_average, momentum=self.momentum, use_scale=False,
+        use_bias=False)(x_BxHxWxC)
     c = x.shape[-1]
     scale_BxC = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.ones,
                          name='scale')(labels_B)
@@ -172,24 +178,26 @@ class Generator(nn.Module):
   dropout: float = 0.3
   bn_momentum: float = 0.9
   upsample: str = 'auto'
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, inputs, train: bool = False, batch_stats=None):
     z_BxZ, labels_B = inputs
+    d = defaults_lib.get(self.defaults)
     use_running = not (train if batch_stats is None else batch_stats)
     drop = nn.Dropout(self.dropout, deterministic=not train)
     f0, f1, f2 = self.features
     h = jnp.concatenate(
-        [z_BxZ, nn.Embed(self.num_classes, self.embed_dim)(labels_B)], -1)
-    h = nn.Dense(7 * 7 * f0, use_bias=False)(h)
-    h = nn.BatchNorm(use_running_average=use_running, momentum=self.bn_momentum)(h)
+        [z_BxZ, d.embed(self.num_classes, self.embed_dim)(labels_B)], -1)
+    h = d.dense(7 * 7 * f0, use_bias=False)(h)
+    h = d.batch_norm(use_running, momentum=self.bn_momentum)(h)
     h = drop(nn.relu(h)).reshape(-1, 7, 7, f0)
     for f in (f1, f2):
-      h = Upsample(f, impl=self.upsample)(h)
-      h = ConditionalBatchNorm(self.num_classes, self.bn_momentum)(
-          h, labels_B, use_running)
+      h = Upsample(f, impl=self.upsample, defaults=self.defaults)(h)
+      h = ConditionalBatchNorm(self.num_classes, self.bn_momentum,
+                               self.defaults)(h, labels_B, use_running)
       h = drop(nn.relu(h))
-    return jnp.tanh(nn.Conv(1, (5, 5))(h))
+    return jnp.tanh(d.conv(1, (5, 5))(h))
 
 
 class Discriminator(nn.Module):
@@ -203,15 +211,17 @@ class Discriminator(nn.Module):
   features: tuple = (64, 128, 256)
   dropout: float = 0.3
   downsample: str = 'auto'
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, inputs, train: bool = False):
     x_BxHxWxC, labels_B = inputs
+    d = defaults_lib.get(self.defaults)
     h = x_BxHxWxC
     for f in self.features:
-      h = Downsample(f, impl=self.downsample)(h)
+      h = Downsample(f, impl=self.downsample, defaults=self.defaults)(h)
       h = nn.Dropout(self.dropout, deterministic=not train)(
           nn.leaky_relu(h, 0.2))
-    h = jnp.concatenate([h.reshape(h.shape[0], -1),
-                         nn.Embed(self.num_classes, self.embed_dim)(labels_B)], -1)
-    return nn.Dense(1)(h)[:, 0]
+    label_BxE = d.embed(self.num_classes, self.embed_dim)(labels_B)
+    h = jnp.concatenate([h.reshape(h.shape[0], -1), label_BxE], -1)
+    return d.dense(1)(h)[:, 0]

@@ -4,6 +4,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from nets import defaults as defaults_lib
+
 
 def pool2x2(x_BxHxWxC, op=jnp.max):
   """2x2/stride-2 'VALID' pooling (max by default) written as reshape+reduce.
@@ -60,12 +62,16 @@ class DepthwiseConv(nn.Module):
   kernel_size: tuple = (3, 3)
   strides: tuple = (1, 1)
   impl: str = 'auto'  # 'auto' | 'shifted' | 'grouped'
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
     _, h, w, c = x_BxHxWxC.shape
-    kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, 1, c))
+    # Keras' depthwise kernel is [kh, kw, C, 1]: glorot's fan_in + fan_out,
+    # all it uses, is the same for this layout.
+    kernel = self.param('kernel', defaults_lib.get(self.defaults).kernel_init,
+                        (kh, kw, 1, c))
     impl = resolve_impl('DepthwiseConv', self.impl, DEPTHWISE_AUTO)
     if impl == 'grouped':
       return jax.lax.conv_general_dilated(

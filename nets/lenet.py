@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 import errors
 from nets import attention
+from nets import defaults as defaults_lib
 from nets import layers
 
 
@@ -31,11 +32,12 @@ class GaussianNoise(nn.Module):
 class HybridChannelAttention(nn.Module):
   """CBAM channel gate followed by LayerNorm, the seed's hybrid block."""
   reduction: int = 8
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x):
-    x = attention.ChannelAttention(self.reduction)(x)
-    return nn.LayerNorm(dtype=x.dtype)(x)
+    x = attention.ChannelAttention(self.reduction, defaults=self.defaults)(x)
+    return defaults_lib.get(self.defaults).layer_norm(dtype=x.dtype)(x)
 
 
 _BLOCKS = {'cbam': attention.CBAM, 'hybrid': HybridChannelAttention}
@@ -56,27 +58,29 @@ class LeNet(nn.Module):
   noise_std: float = 0.0
   num_classes: int = 10
   dtype: str = 'float32'  # compute dtype; params stay float32
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC, train: bool = False):
     if self.block not in (None, *_BLOCKS):
       raise errors.ConfigError(f'model.block={self.block!r}: unknown; choices: '
                                f'None, {", ".join(_BLOCKS)}')
+    d = defaults_lib.get(self.defaults)
     dtype = jnp.dtype(self.dtype)
     x = GaussianNoise(self.noise_std)(x_BxHxWxC.astype(dtype), train)
     for i, features in enumerate((6, 16)):
-      x = nn.relu(nn.Conv(features, (5, 5), padding='VALID', dtype=dtype,
-                          name=f'conv{i + 1}')(x))
+      x = nn.relu(d.conv(features, (5, 5), padding='VALID', dtype=dtype,
+                         name=f'conv{i + 1}')(x))
       if i == 1:
         x = self.perturb('last_conv', x)
         self.sow('intermediates', 'last_conv', x)
       if self.block:
-        x = nn.BatchNorm(use_running_average=not train, dtype=dtype)(x)
-        x = _BLOCKS[self.block](self.reduction)(x)
+        x = d.batch_norm(not train, dtype=dtype)(x)
+        x = _BLOCKS[self.block](self.reduction, defaults=self.defaults)(x)
         x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
       x = layers.pool2x2(x, op=jnp.mean)
     x = x.reshape(x.shape[0], -1)
     for i, features in enumerate((120, 84)):
-      x = nn.relu(nn.Dense(features, dtype=dtype, name=f'fc{i + 1}')(x))
+      x = nn.relu(d.dense(features, dtype=dtype, name=f'fc{i + 1}')(x))
       x = nn.Dropout(self.dense_dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes, dtype=dtype, name='fc3')(x)
+    return d.dense(self.num_classes, dtype=dtype, name='fc3')(x)

@@ -8,6 +8,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from nets import defaults as defaults_lib
+
 
 class MLP(nn.Module):
   """Dense(f)-[BatchNorm]-ReLU-[Dropout] for f in `features`, then Dense(out).
@@ -20,28 +22,32 @@ class MLP(nn.Module):
   dropout: float = 0.0
   batch_norm: bool = False
   num_classes: int = 10
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
+    d = defaults_lib.get(self.defaults)
     for f in self.features:
-      x = nn.Dense(f)(x)
+      x = d.dense(f)(x)
       if self.batch_norm:
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.99)(x)
+        x = d.batch_norm(not train)(x)
       x = nn.relu(x)
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
+    return d.dense(self.num_classes)(x)
 
 
 class Encoder(nn.Module):
   """Dense(hidden)-ReLU-Dense(bottleneck): the code is linear."""
   hidden: int = 256
   bottleneck: int = 50
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x):
-    h = nn.relu(nn.Dense(self.hidden)(x))
-    return nn.Dense(self.bottleneck)(h)
+    d = defaults_lib.get(self.defaults)
+    h = nn.relu(d.dense(self.hidden)(x))
+    return d.dense(self.bottleneck)(h)
 
 
 class Autoencoder(nn.Module):
@@ -52,18 +58,20 @@ class Autoencoder(nn.Module):
   """
   hidden: int = 256
   bottleneck: int = 50
+  defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     del train
-    z = Encoder(self.hidden, self.bottleneck, name='encoder')(x)
-    return nn.Dense(x.shape[-1])(nn.relu(nn.Dense(self.hidden)(z)))
+    d = defaults_lib.get(self.defaults)
+    z = Encoder(self.hidden, self.bottleneck, self.defaults, name='encoder')(x)
+    return d.dense(x.shape[-1])(nn.relu(d.dense(self.hidden)(z)))
 
   def encode(self, params, x):
     """The codes of `x` under trained autoencoder `params`."""
     # parent=None: a free-standing copy of the encoder, not a submodule.
-    return Encoder(self.hidden, self.bottleneck, parent=None).apply(
-        {'params': params['encoder']}, x)
+    return Encoder(self.hidden, self.bottleneck, self.defaults,
+                   parent=None).apply({'params': params['encoder']}, x)
 
 
 def utterance_embedding(ae, ae_params, merger, merger_params, frames_TxF,

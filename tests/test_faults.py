@@ -186,7 +186,8 @@ def test_no_readable_checkpoint_is_one_error(run_copy):
     _truncate_largest(run_copy / 'checkpoints' / step)
   config = tiny_attention_config(run_copy)
   with pytest.raises(errors.CheckpointError, match='no readable checkpoint'):
-    common.restore_state(str(run_copy), config, nets.get_model(config.model),
+    common.restore_state(str(run_copy), config,
+                         nets.get_model(config.model, config.defaults),
                          np.zeros((1, 28, 28, 1), np.float32), 'latest')
 
 
@@ -383,7 +384,7 @@ def test_resume_on_other_recordings_is_refused(mfcc_run, tmp_path):
 # 11. A NaN loss after good epochs.
 def test_nan_after_good_epochs_keeps_their_checkpoints(mnist, tmp_path):
   config = tiny_attention_config(mnist, epochs=2)
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   splits = data.get_dataset(config.data)
   good, _ = trainer.fit(config, str(tmp_path), model, splits)
   metrics = (tmp_path / 'metrics.jsonl').read_bytes()

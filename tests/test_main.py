@@ -77,6 +77,14 @@ def test_unknown_model_is_one_line_error(fake_mnist_dir, tmp_path):
   assert not (tmp_path / 'w').exists()
 
 
+def test_unknown_defaults_is_one_line_error(tmp_path):
+  r = _main('--config.defaults=tf', workdir=tmp_path / 'w')
+  assert r.returncode == 1
+  assert r.stderr.strip().splitlines()[-1] == (
+      "error: defaults='tf': unknown; choices: keras, flax"), r.stderr
+  assert not (tmp_path / 'w').exists()
+
+
 def test_missing_data_dir_is_one_line_error(tmp_path):
   r = _main(*_tiny_flags(tmp_path / 'nowhere'), workdir=tmp_path / 'w')
   assert r.returncode == 1
@@ -103,10 +111,10 @@ def test_killed_run_resumes_to_the_same_parameters(fake_mnist_dir, tmp_path):
 
   config = tiny_attention_config(fake_mnist_dir, epochs=epochs)
   straight = trainer.fit(config, str(tmp_path / 'straight'),
-                         nets.get_model(config.model),
+                         nets.get_model(config.model, config.defaults),
                          data.get_dataset(config.data))[0]
   killed = common.restore_state(str(tmp_path / 'killed'), config,
-                                nets.get_model(config.model),
+                                nets.get_model(config.model, config.defaults),
                                 np.zeros((1, 28, 28, 1), np.float32))
   assert int(killed.step) == int(straight.step)
   for p, q in zip(jax.tree.leaves(straight.params), jax.tree.leaves(killed.params)):

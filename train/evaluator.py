@@ -8,6 +8,8 @@ import jax.numpy as jnp
 from jax.sharding import PartitionSpec as P
 import numpy as np
 
+from nets import defaults as defaults_lib
+from train import losses
 from train import sharding
 
 
@@ -44,10 +46,22 @@ def summarize(row_means):
   return row
 
 
-def eval_step(state, sums, x_all, y_all, idx_B, mask_B, *, loss_fn):
-  """Adds the masked sums of x_all[idx_B] (eval mode) to `sums`."""
+def reported_l2(config):
+  """Evaluator's l2 arguments: the run's L2 term where config.defaults puts
+  it inside reported losses (Keras' fit and evaluate do), else none."""
+  if not defaults_lib.get(config.defaults).l2_in_reported_loss:
+    return {}
+  return {'l2': config.train.l2, 'l2_pattern': config.train.l2_pattern}
+
+
+def eval_step(state, sums, x_all, y_all, idx_B, mask_B, *, loss_fn, l2=0.0,
+              l2_pattern='kernel'):
+  """Adds the masked sums of x_all[idx_B] (eval mode) to `sums`; a nonzero
+  l2 adds l2 * the L2 penalty to every example's loss, as Keras reports it."""
   out = state.apply_fn(state.variables(), x_all[idx_B], train=False)
   loss, extra = loss_fn(out, y_all[idx_B])
+  if l2:
+    loss = loss + l2 * losses.l2_penalty(state.params, l2_pattern)
   return jax.tree.map(jnp.add, sums, batch_sums(loss, extra, mask_B))
 
 
@@ -55,15 +69,18 @@ class Evaluator:
   """Jitted masked evaluation over all of (x, y), last partial batch kept.
 
   With `replicated`, the state has a leading replica axis and every replica
-  is evaluated on the same batches in one vmapped step.
+  is evaluated on the same batches in one vmapped step. l2, l2_pattern: the
+  L2 term the reported loss includes (see eval_step; 0: none).
   """
 
-  def __init__(self, loss_fn, batch_size, replicated=False, mesh=None):
+  def __init__(self, loss_fn, batch_size, replicated=False, mesh=None, l2=0.0,
+               l2_pattern='kernel'):
     self.loss_fn, self.batch_size, self.zero = loss_fn, batch_size, None
     self.replicated, self.mesh = replicated, mesh or sharding.data_mesh()
     sharding.check_divisible('eval.batch_size', batch_size, self.mesh)
     self.step = jax.jit(sharding.maybe_vmap(
-        functools.partial(eval_step, loss_fn=loss_fn), replicated,
+        functools.partial(eval_step, loss_fn=loss_fn, l2=l2,
+                          l2_pattern=l2_pattern), replicated,
         (0, 0, None, None, None, None)), donate_argnums=1)
 
   def __call__(self, state, x, y, prefix=''):

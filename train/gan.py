@@ -46,16 +46,17 @@ def create_states(config, rng):
   z = jnp.zeros((1, config.train.z_dim), jnp.float32)
   y = jnp.zeros((1,), jnp.int32)
   x = jnp.zeros((1, 28, 28, 1), jnp.float32)
+  defaults = config.defaults
   return {
       'generator': state_lib.create_train_state(
-          nets.get_model(config.generator), optim.make_optimizer(config.opt),
-          g_rng, (z, y)),
+          nets.get_model(config.generator, defaults),
+          optim.make_optimizer(config.opt, defaults), g_rng, (z, y)),
       'discriminator': state_lib.create_train_state(
-          nets.get_model(config.discriminator),
-          optim.make_optimizer(config.opt), d_rng, (x, y)),
+          nets.get_model(config.discriminator, defaults),
+          optim.make_optimizer(config.opt, defaults), d_rng, (x, y)),
       'aux': state_lib.create_train_state(
-          nets.get_model(config.aux.model),
-          optim.make_optimizer(config.aux.opt), a_rng, x),
+          nets.get_model(config.aux.model, defaults),
+          optim.make_optimizer(config.aux.opt, defaults), a_rng, x),
   }
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import optax
 
 import errors
+from nets import defaults as defaults_lib
 
 OPTIMIZERS = {
     'adam': lambda lr, c: optax.adam(lr, b1=c.b1, b2=c.b2, eps=c.eps),
@@ -17,21 +18,40 @@ OPTIMIZERS = {
 }
 
 
-def make_optimizer(opt):
+def clip_by_variable_norm(max_norm):
+  """Keras' `clipnorm`: each gradient leaf scaled to norm <= max_norm alone."""
+  def clip(updates, _):
+    norms = jax.tree.map(lambda g: jnp.sqrt(jnp.sum(jnp.square(g))), updates)
+    # A non-finite gradient anywhere turns every leaf NaN, as a global norm
+    # does, so that the non-finite loss guard stops the run: confined to one
+    # leaf, a NaN conv kernel went on behind a finite jitted loss on XLA:CPU
+    # (tests/experiments/test_spectrogram.py's inf input).
+    finite = jnp.all(jnp.isfinite(jnp.stack(jax.tree.leaves(norms))))
+    # max(norm, max_norm) leaves small leaves (and all-zero ones) unscaled.
+    return jax.tree.map(
+        lambda g, n: g * jnp.where(finite, max_norm / jnp.maximum(n, max_norm),
+                                   jnp.nan), updates, norms)
+  return optax.stateless(clip)
+
+
+def make_optimizer(opt, defaults):
   """optax chain from an opt group (name, learning_rate, b1, b2, eps, ...).
 
-  The LR is an injected hyper-parameter so that reduce-on-plateau can change
-  it between epochs and it is saved in the optimizer state (and so in
-  checkpoints).
+  defaults (config.defaults) picks what opt.clip_norm means: per variable as
+  Keras' clipnorm ('keras'), or the global norm ('flax'). The LR is an
+  injected hyper-parameter so that reduce-on-plateau can change it between
+  epochs and it is saved in the optimizer state (and so in checkpoints).
   """
   if opt.name not in OPTIMIZERS:
     raise errors.ConfigError(f'opt.name={opt.name!r}: unknown; '
                              f'choices: {sorted(OPTIMIZERS)}')
+  per_variable = defaults_lib.get(defaults).clip_per_variable
 
   def build(learning_rate):
     parts = []
     if opt.clip_norm:
-      parts.append(optax.clip_by_global_norm(opt.clip_norm))
+      parts.append(clip_by_variable_norm(opt.clip_norm) if per_variable
+                   else optax.clip_by_global_norm(opt.clip_norm))
     parts.append(OPTIMIZERS[opt.name](learning_rate, opt))
     return optax.chain(*parts)
   return optax.inject_hyperparams(build)(learning_rate=opt.learning_rate)

@@ -49,7 +49,7 @@ def init_state(config, model, sample_x):
   independent models (init, dropout and shuffle keys of their own seed) that
   train_step and eval_step, vmapped, run as one computation.
   """
-  tx = optim.make_optimizer(config.opt)
+  tx = optim.make_optimizer(config.opt, config.defaults)
 
   def init(seed):
     init_rng, shuffle_rng = jax.random.split(jax.random.PRNGKey(seed))

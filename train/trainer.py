@@ -14,6 +14,7 @@ from jax.sharding import PartitionSpec as P
 import numpy as np
 
 import errors
+from nets import defaults as defaults_lib
 from train import console
 from train import evaluator as evaluator_lib
 from train import loop as loop_lib
@@ -37,7 +38,8 @@ def place_train_data(tc, splits):
 
 
 def train_step(state, sums, x_all, y_all, idx_B, mask_B=None, *, loss_fn,
-               l2=0.0, l2_pattern='kernel', label_smoothing=0.0):
+               l2=0.0, l2_pattern='kernel', label_smoothing=0.0,
+               report_l2=False):
   """One optimizer step on x_all[idx_B]; adds the batch's sums to `sums`.
 
   The gather happens inside the jitted step so the data never leaves the
@@ -45,7 +47,8 @@ def train_step(state, sums, x_all, y_all, idx_B, mask_B=None, *, loss_fn,
   to the full batch size, so one compiled shape serves every step and the
   batch always splits evenly over devices. Dropout/noise keys are folded from
   the state's key and step, so a resumed run draws the same keys as an
-  uninterrupted one.
+  uninterrupted one. report_l2: the summed loss includes the L2 term (as
+  Keras reports it), not only the data loss.
   """
   x, y = x_all[idx_B], y_all[idx_B]
   mask_B = jnp.ones(idx_B.shape, jnp.float32) if mask_B is None else mask_B
@@ -58,14 +61,15 @@ def train_step(state, sums, x_all, y_all, idx_B, mask_B=None, *, loss_fn,
         rngs={'dropout': dropout_rng, 'noise': noise_rng})
     loss_B, extra = loss_fn(out, y, label_smoothing)
     total = jnp.sum(loss_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0)
-    if l2:
-      total += l2 * losses.l2_penalty(params, l2_pattern)
-    return total, (loss_B, extra, updates)
+    penalty = l2 * losses.l2_penalty(params, l2_pattern) if l2 else 0.0
+    return total + penalty, (loss_B, penalty, extra, updates)
 
-  grads, (loss_B, extra, updates) = jax.grad(objective, has_aux=True)(
-      state.params)
+  grads, (loss_B, penalty, extra, updates) = jax.grad(
+      objective, has_aux=True)(state.params)
   state = state.apply_gradients(
       grads=grads, batch_stats=updates.get('batch_stats', state.batch_stats))
+  if report_l2:
+    loss_B = loss_B + penalty
   batch = evaluator_lib.batch_sums(loss_B, extra, mask_B)
   return state, jax.tree.map(jnp.add, sums, batch)
 
@@ -130,10 +134,12 @@ def fit(config, workdir, model, splits):
 
   step = jax.jit(sharding.maybe_vmap(functools.partial(
       train_step, loss_fn=loss_fn, l2=tc.l2, l2_pattern=tc.l2_pattern,
-      label_smoothing=tc.label_smoothing), replicated,
-      (0, 0, None, None, 0, None)), donate_argnums=(0, 1))
+      label_smoothing=tc.label_smoothing,
+      report_l2=defaults_lib.get(config.defaults).l2_in_reported_loss),
+      replicated, (0, 0, None, None, 0, None)), donate_argnums=(0, 1))
   evaluate = evaluator_lib.Evaluator(loss_fn, config.eval.batch_size,
-                                     replicated, mesh)
+                                     replicated, mesh,
+                                     **evaluator_lib.reported_l2(config))
   permute = jax.jit(sharding.maybe_vmap(
       lambda key, epoch: jax.random.permutation(
           jax.random.fold_in(key, epoch), n), replicated, (0, None)))

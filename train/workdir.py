@@ -15,6 +15,7 @@ import jax
 import ml_collections
 
 import errors
+from nets import defaults as defaults_lib
 
 # Fields a resumed run may change: where data lives (its content is checked
 # against data.json), the progress bar, how far to train, and the override.
@@ -25,7 +26,8 @@ RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
 # config that has it, the value that does what runs made before it did). An
 # older config.json that has the neighbour but not the field is read as
 # holding that value, so such runs still resume and load.
-ADDED_FIELDS = {'data.loso_fold': ('data.test_speaker', -1)}
+ADDED_FIELDS = {'defaults': ('seed', defaults_lib.LEGACY),
+                'data.loso_fold': ('data.test_speaker', -1)}
 
 
 def _read_config(path):

@@ -17,7 +17,7 @@ from train import trainer
 
 
 def _model(name):
-  return nets.get_model(ml_collections.ConfigDict({'name': name}))
+  return nets.get_model(ml_collections.ConfigDict({'name': name}), 'keras')
 
 
 def blob_images(n, seed=0):

@@ -25,7 +25,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def _pipeline_probabilities(run, x):
   """What the run's model says on inputs its data pipeline made."""
   state = common.restore_state(run.workdir, run.config,
-                               nets.get_model(run.config.model), x[:1])
+                               nets.get_model(run.config.model,
+                                              run.config.defaults), x[:1])
   return evaluator.probabilities(state, x, 64)
 
 

@@ -88,7 +88,7 @@ def test_non_finite_loss_is_caught_with_a_clear_message(fake_fsdd, tmp_path):
   # epoch's loss NaN.
   splits.x_train = splits.x_train.copy()
   splits.x_train[3] = np.inf
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   with pytest.raises(errors.NonFiniteLossError, match='epoch 1: non-finite'):
     trainer.fit(config, str(tmp_path / 'bad'), model, splits)
   assert not os.path.exists(tmp_path / 'bad' / 'best' / '1')

@@ -17,7 +17,8 @@ PARAMS = {'base': 225_034, 'spatial': 225_067, 'self_attention': 291_530,
 
 
 def _init(name):
-  model = nets.get_model(ml_collections.ConfigDict({'name': name, 'dropout': 0.3}))
+  model = nets.get_model(
+      ml_collections.ConfigDict({'name': name, 'dropout': 0.3}), 'keras')
   x = jax.random.uniform(jax.random.PRNGKey(0), (3, 28, 28, 1))
   return model, model.init(jax.random.PRNGKey(1), x), x
 
@@ -105,12 +106,13 @@ def test_depthwise_conv_matches_grouped_flax_conv(size, stride, impl):
 
 def test_unknown_model_lists_choices():
   with pytest.raises(errors.ConfigError, match="model.name='vit'.*'base'.*'se'"):
-    nets.get_model(ml_collections.ConfigDict({'name': 'vit'}))
+    nets.get_model(ml_collections.ConfigDict({'name': 'vit'}), 'keras')
 
 
 def test_unknown_model_field_is_config_error():
   with pytest.raises(errors.ConfigError, match='model.base.*widht'):
-    nets.get_model(ml_collections.ConfigDict({'name': 'base', 'widht': 3}))
+    nets.get_model(ml_collections.ConfigDict({'name': 'base', 'widht': 3}),
+                   'keras')
 
 
 @pytest.mark.parametrize('shape,kernel,strides,padding', [

@@ -15,7 +15,8 @@ from nets import lenet
 
 
 def _init(name, shape=(1, 128, 128, 3), **fields):
-  model = nets.get_model(ml_collections.ConfigDict({'name': name, **fields}))
+  model = nets.get_model(ml_collections.ConfigDict({'name': name, **fields}),
+                         'keras')
   variables = model.init(jax.random.PRNGKey(0), jnp.zeros(shape), train=False)
   return model, variables
 

@@ -15,7 +15,7 @@ def _init(model, x):
 
 def test_mlp_shapes_dropout_and_batchnorm():
   model = nets.get_model(_cfg(
-      name='mlp', features=(16, 8), batch_norm=True, dropout=0.5))
+      name='mlp', features=(16, 8), batch_norm=True, dropout=0.5), 'keras')
   x = jax.random.normal(jax.random.PRNGKey(1), (4, 13))
   variables = _init(model, x)
   assert model.apply(variables, x).shape == (4, 10)
@@ -49,8 +49,8 @@ def test_autoencoder_reconstructs_input_shape_and_encodes():
 
 
 def test_registered_stage_models_have_the_issue_sizes():
-  ae = nets.get_model(_cfg(name='frame_autoencoder'))
-  merger = nets.get_model(_cfg(name='merger'))
+  ae = nets.get_model(_cfg(name='frame_autoencoder'), 'keras')
+  merger = nets.get_model(_cfg(name='merger'), 'keras')
   ae_p = _init(ae, jnp.zeros((1, 26)))['params']
   assert ae_p['encoder']['Dense_0']['kernel'].shape == (26, 128)
   assert ae_p['encoder']['Dense_1']['kernel'].shape == (128, 32)

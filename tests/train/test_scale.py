@@ -26,7 +26,8 @@ def _leaves(state):
 def test_vmapped_seeds_equal_sequential_runs(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=2)
   config.replicas = 2
-  model, splits = nets.get_model(config.model), data.get_dataset(config.data)
+  model = nets.get_model(config.model, config.defaults)
+  splits = data.get_dataset(config.data)
   together, run = trainer.fit(config, str(tmp_path / 'all'), model, splits)
   assert len(run['history'][-1]['val_accuracy_per_seed']) == 2
   config.replicas = 1
@@ -69,7 +70,8 @@ assert jax.device_count() == 4, jax.devices()
 config = tiny_attention_config(sys.argv[1], epochs=2)
 config.train.batch_size = int(sys.argv[3])
 try:
-  state, _ = trainer.fit(config, sys.argv[2], nets.get_model(config.model),
+  state, _ = trainer.fit(config, sys.argv[2],
+                         nets.get_model(config.model, config.defaults),
                          data.get_dataset(config.data))
 except errors.ConfigError as e:
   print('CONFIG_ERROR', e)
@@ -94,7 +96,8 @@ def test_four_devices_match_one(fake_mnist_dir, tmp_path):
   four = np.load(tmp_path / 'four' / 'params.npz')
   config = tiny_attention_config(fake_mnist_dir, epochs=2)
   one, _ = trainer.fit(config, str(tmp_path / 'one'),
-                       nets.get_model(config.model), data.get_dataset(config.data))
+                       nets.get_model(config.model, config.defaults),
+                       data.get_dataset(config.data))
   for i, p in enumerate(_leaves(one)):
     np.testing.assert_allclose(four[f'arr_{i}'], p, rtol=1e-4, atol=1e-5)
 

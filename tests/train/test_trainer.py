@@ -43,7 +43,7 @@ def test_same_seed_same_numbers_and_resume_extends(fake_mnist_dir, tmp_path):
   """Two runs of one config agree exactly; a run stopped after 2 epochs and
   resumed to 4 ends where a 4-epoch run ends."""
   config = tiny_attention_config(fake_mnist_dir, epochs=4)
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   splits = data.get_dataset(config.data)
   full, run_a = trainer.fit(config, str(tmp_path / 'a'), model, splits)
   _, run_b = trainer.fit(config, str(tmp_path / 'b'), model, splits)
@@ -63,11 +63,12 @@ def test_checkpoint_round_trip(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
   config.model.name = 'cbam'
   supervised.train_and_evaluate(config, str(tmp_path))
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   x = np.zeros((1, 28, 28, 1), np.float32)
   restored = common.restore_state(str(tmp_path), config, model, x, 'latest')
   template = state_lib.create_train_state(
-      model, optim.make_optimizer(config.opt), jax.random.PRNGKey(9), x)
+      model, optim.make_optimizer(config.opt, config.defaults),
+      jax.random.PRNGKey(9), x)
   assert int(restored.step) == 7  # 200 images / 32 -> 7 steps
   assert any(not np.array_equal(p, q) for p, q in
              zip(_params(restored), _params(template)))
@@ -79,7 +80,7 @@ def test_checkpoint_of_other_model_is_refused(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
   supervised.train_and_evaluate(config, str(tmp_path))
   config.model.name = 'se'
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   with pytest.raises(errors.CheckpointError, match="checkpoint of model.*'base'"):
     common.restore_state(str(tmp_path), config, model,
                          np.zeros((1, 28, 28, 1), np.float32))
@@ -99,7 +100,8 @@ def test_early_stopping_restores_best(fake_mnist_dir, tmp_path):
   # A learning rate of 0 never improves val_loss after epoch 1.
   config = tiny_attention_config(fake_mnist_dir, epochs=20, learning_rate=0.0,
                                  patience=2, restore_best=True)
-  _, run = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
+  _, run = trainer.fit(config, str(tmp_path),
+                       nets.get_model(config.model, config.defaults),
                        data.get_dataset(config.data))
   assert run['epochs_run'] == 3
 
@@ -109,7 +111,8 @@ def test_plateau_reduces_learning_rate(fake_mnist_dir, tmp_path):
                                  plateau_factor=0.5, plateau_patience=1)
   config.opt.learning_rate = 1e-9  # too small to change val_loss much
   config.train.monitor = 'train_accuracy'  # constant: never improves
-  _, run = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
+  _, run = trainer.fit(config, str(tmp_path),
+                       nets.get_model(config.model, config.defaults),
                        data.get_dataset(config.data))
   lrs = [r['lr'] for r in run['history']]
   assert lrs[0] == pytest.approx(1e-9) and lrs[-1] < lrs[0]
@@ -117,7 +120,7 @@ def test_plateau_reduces_learning_rate(fake_mnist_dir, tmp_path):
 
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
-  model = nets.get_model(config.model)
+  model = nets.get_model(config.model, config.defaults)
   splits = data.get_dataset(config.data)
   trainer.fit(config, str(tmp_path), model, splits)
   config.train.epochs = 3
@@ -131,7 +134,8 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(fake_mnist_dir, tmp_pat
 
 def test_evaluator_keeps_last_partial_batch(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
-  state, _ = trainer.fit(config, str(tmp_path), nets.get_model(config.model),
+  state, _ = trainer.fit(config, str(tmp_path),
+                         nets.get_model(config.model, config.defaults),
                          data.get_dataset(config.data))
   x = np.random.default_rng(0).random((23, 28, 28, 1)).astype(np.float32)
   y = np.arange(23) % 10
@@ -150,3 +154,49 @@ def test_accuracy_by_group_averages_replicas():
       'a': 0.5, 'b': 0.75}
   assert evaluator.accuracy_by_group(probs[1], labels, groups) == {
       'a': 0.5, 'b': 1.0}
+
+
+@pytest.mark.parametrize('defaults', ['keras', 'flax'])
+def test_reported_val_loss_includes_l2_in_keras_mode(defaults, fake_mnist_dir,
+                                                     tmp_path):
+  """Keras' val_loss (what early stopping monitors) is the data loss plus
+  the regularisation term; Flax's convention reports the data loss alone."""
+  config = tiny_attention_config(fake_mnist_dir, epochs=1, l2=1e-3)
+  config.defaults = defaults
+  splits = data.get_dataset(config.data)
+  state, run = trainer.fit(config, str(tmp_path),
+                           nets.get_model(config.model, config.defaults),
+                           splits)
+  data_only = evaluator.Evaluator(losses.softmax_xent, 64)(
+      state, splits.x_val, splits.y_val)['loss']
+  penalty = 1e-3 * float(losses.l2_penalty(state.params, 'kernel'))
+  assert penalty > 1e-3  # large enough to tell the two apart
+  expected = data_only + (penalty if defaults == 'keras' else 0.0)
+  assert run['history'][-1]['val_loss'] == pytest.approx(expected, rel=1e-5)
+
+
+def test_old_run_without_defaults_field_reads_back_as_flax(fake_mnist_dir,
+                                                           tmp_path):
+  """A config.json saved before config.defaults existed means Flax's
+  defaults: the run restores with them, resumes under them, and a resume
+  under the new default ('keras') is refused as another config."""
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  config.defaults = 'flax'
+  config.model.name = 'self_attention'  # has a LayerNorm: eps 1e-6 vs 1e-3
+  result = supervised.train_and_evaluate(config, str(tmp_path))
+  path = tmp_path / 'config.json'
+  saved = json.loads(path.read_text())
+  del saved['defaults']
+  path.write_text(json.dumps(saved))
+
+  loaded, model, _, _ = common.load_run(str(tmp_path))
+  assert loaded.defaults == 'flax' and model.defaults == 'flax'
+  again = evaluate.evaluate(str(tmp_path))
+  assert again['test_loss'] == pytest.approx(result['test_loss'], rel=1e-5)
+
+  config.defaults = 'keras'
+  with pytest.raises(errors.ConfigError, match="defaults: 'flax' -> 'keras'"):
+    supervised.train_and_evaluate(config, str(tmp_path))
+  config.defaults = 'flax'
+  config.train.epochs = 2
+  supervised.train_and_evaluate(config, str(tmp_path))

@@ -21,7 +21,7 @@ def test_added_field_reads_as_its_old_behaviour(tmp_path):
   assert workdir_lib.load_config(workdir).data.loso_fold == -1
   config = ml_collections.ConfigDict(
       {'data': {'split': 'speaker', 'test_speaker': 'theo', 'loso_fold': -1},
-       'seed': 0})
+       'seed': 0, 'defaults': 'flax'})
   workdir_lib.check_config(config, workdir)  # resumes
   config.data.loso_fold = 2
   with pytest.raises(errors.ConfigError, match=r'data.loso_fold: -1 -> 2'):

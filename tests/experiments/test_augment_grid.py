@@ -194,6 +194,7 @@ def test_synthetic_grid_config_variants():
   from configs import synthetic_grid
   table5 = synthetic_grid.get_config()
   assert table5.grid.table == '5' and table5.grid.synthetic.endswith('.npz')
+  assert table5.train.epochs == 20  # the study's pipeline section (3.3)
   table6 = synthetic_grid.get_config('table6')
   assert table6.grid.table == '6' and table6.grid.augmented_per_class == 1000
   with pytest.raises(errors.ConfigError, match='table7'):

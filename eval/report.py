@@ -66,9 +66,40 @@ def loso_rows(runs, **label):
   return rows
 
 
+# What a verdict can say: the study's number inside our 95% CI, or our mean
+# above or below it (and it outside the CI).
+VERDICTS = ('within CI', 'above', 'below')
+
+
+def study_verdict(mean, ci95, study, test_size):
+  """Our mean ± ci95 against the study's single-run accuracy on `test_size`
+  items: (one of VERDICTS, the study's own 95% noise half-width, whether
+  |mean - study| is within that noise).
+
+  The study's noise is the binomial 1.96 sqrt(p (1 - p) / n) of one accuracy
+  p measured on n test items; a NaN ci95 (one seed) counts as zero width.
+  """
+  half = 0.0 if math.isnan(ci95) else ci95
+  if abs(study - mean) <= half:
+    verdict = 'within CI'
+  else:
+    verdict = 'above' if mean > study else 'below'
+  noise = 1.96 * math.sqrt(study * (1 - study) / test_size)
+  return verdict, noise, abs(mean - study) <= noise
+
+
 def select(rows, columns):
   """`rows` with only `columns`: a table's CSV view, for results.json."""
   return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def markdown_rows(rows, columns):
+  """The lines of a markdown table of `rows` (dicts) in `columns`."""
+  cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
+  return ['| ' + ' | '.join(columns) + ' |',
+          '|' + '|'.join('---' for _ in columns) + '|',
+          *('| ' + ' | '.join(cell(r.get(c, '')) for c in columns) + ' |'
+            for r in rows)]
 
 
 def write_table(rows, path_stem, columns=None, title=None, notes=(),
@@ -85,12 +116,8 @@ def write_table(rows, path_stem, columns=None, title=None, notes=(),
     w = csv.DictWriter(f, csv_columns or columns, extrasaction='ignore')
     w.writeheader()
     w.writerows(rows)
-  cell = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
   lines = [f'### {title}', ''] if title else []
-  lines += ['| ' + ' | '.join(columns) + ' |',
-            '|' + '|'.join('---' for _ in columns) + '|']
-  lines += ['| ' + ' | '.join(cell(r.get(c, '')) for c in columns) + ' |'
-            for r in rows]
+  lines += markdown_rows(rows, columns)
   lines += [''] + [f'{n}' for n in notes]
   with open(path_stem + '.md', 'w') as f:
     f.write('\n'.join(lines) + '\n')

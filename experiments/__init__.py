@@ -18,6 +18,7 @@ EXPERIMENTS = {
     'gan': 'experiments.gan:train_and_evaluate',
     'mfcc': 'experiments.mfcc:run',
     'spectrogram': 'experiments.spectrogram:run',
+    'study': 'experiments.study:run',
 }
 
 

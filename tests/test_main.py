@@ -143,6 +143,8 @@ def test_help_lists_configs_variants_and_overrides(tmp_path):
                            'lenet_hybrid,', 'sweep,', 'smoke,', 'speaker,',
                            'loso,', 'bf16'] for l in lines), r.stdout
   assert any(l.split() == ['gan_base.py', 'judge'] for l in lines)
+  assert any(l.split() == ['study.py', 'smoke,', 'gan_700,', 'gan_1000,',
+                           'gan_pipeline,', 'gan_full'] for l in lines)
   assert '--config.train.epochs=5' in r.stdout and '--workdir' in r.stdout
 
 

@@ -1,0 +1,141 @@
+"""The one-command study: verdicts, the smoke path end to end, skip, errors."""
+
+import json
+import math
+import os
+
+import pytest
+
+from configs import study as study_config
+import errors
+import experiments
+from eval import report
+from experiments import augment_grid
+from experiments import study
+from tests.train import test_gan
+
+
+def test_verdict_against_our_ci_and_the_study_noise():
+  # 0.975 in [0.97, 0.98]; noise at n=1000: 1.96 sqrt(.975 .025 / 1000) = .0097.
+  verdict, noise, covered = report.study_verdict(0.975, 0.005, 0.9750, 1000)
+  assert verdict == 'within CI' and covered
+  assert noise == pytest.approx(0.009677, abs=1e-5)
+  # Ours below: the study's .9855 outside [.9667, .9767], but 0.0138 is more
+  # than its own noise (.0074), so not covered either.
+  verdict, noise, covered = report.study_verdict(0.9717, 0.0050, 0.9855, 1000)
+  assert (verdict, covered) == ('below', False)
+  # Ours above, outside our narrow CI, yet within the study's noise at n=256
+  # (1.96 sqrt(.9727 .0273 / 256) = .0199).
+  verdict, noise, covered = report.study_verdict(0.9850, 0.002, 0.9727, 256)
+  assert (verdict, covered) == ('above', True)
+  assert noise == pytest.approx(0.01995, abs=1e-4)
+  # One seed: no CI, so only an exact match is within it.
+  assert report.study_verdict(0.95, math.nan, 0.96, 450)[0] == 'below'
+  assert report.study_verdict(0.96, math.nan, 0.96, 450)[0] == 'within CI'
+
+
+def _config(data_root, tmp_path):
+  """configs/study.py:smoke shrunk to the fake data: MNIST 30/12 per class,
+  FSDD 10 digits x 3 speakers x 6."""
+  config = study_config.get_config('smoke')
+  config.data.dir = str(data_root)
+  config.data.allow_download = False
+  s = config.stages
+  s.table1.config.data.cache_dir = str(tmp_path / 'cache')
+  s.table1.config.train.progress = False
+  for grid in (s.table3.config, s.table5_gan_300.config):
+    grid.data.test_per_class = 5
+    grid.grid.real_per_class = (5,)
+    grid.grid.generated_per_class = (0, 5)
+    grid.train.batch_size = 16
+  gan = test_gan.tiny_config(data_root)
+  s.gan_300.config = gan
+  s.gan_300.samples_per_class = 5
+  t10 = s.table10.config
+  t10.sweep.models = ('se',)
+  t10.data.train_per_class = 20
+  t10.data.test_per_class = 5
+  t10.train.progress = False
+  return config
+
+
+def test_smoke_runs_every_stage_writes_report_and_skips(
+    fake_mnist_dir, fake_fsdd, tmp_path, monkeypatch):
+  assert fake_mnist_dir == fake_fsdd  # one data root holds both
+  # The study's numbers of real 300 as those of the fake data's real 5.
+  for table in ('3', '5'):
+    monkeypatch.setitem(augment_grid.STUDIES, table, {5: {
+        0: augment_grid.STUDIES[table][300][0],
+        5: augment_grid.STUDIES[table][300][1000]}})
+  log = []
+  monkeypatch.setattr(study.logging, 'info',
+                      lambda fmt, *args: log.append(str(fmt) % args))
+  config = _config(fake_mnist_dir, tmp_path)
+  workdir = str(tmp_path / 'study')
+  experiments.run(config, workdir)
+  for name in config.order:
+    assert os.path.exists(os.path.join(workdir, name, study.STAGE_FILE)), name
+  assert os.path.exists(os.path.join(workdir, 'gan_300', 'synthetic.npz'))
+  text = open(os.path.join(workdir, 'REPORT.md')).read()
+  for table in ('Table 1', 'Table 3', 'Table 5', 'Table 10'):
+    assert f'## {table}: stage' in text, table
+  assert '`table13` (spectrogram): not in config.order; left out' in text
+  assert '`gan_700` (gan): not in config.order; add it with' in text
+  assert '](table10/maps_se.png)' in text
+  with open(os.path.join(workdir, 'results.json')) as f:
+    rows = json.load(f)['cells']
+  # A row per cell of every table stage: baseline, A d=20, B; 2 grid cells
+  # each for Tables 3 and 5; se.
+  assert [r['stage'] for r in rows] == (
+      ['table1'] * 3 + ['table3'] * 2 + ['table5_gan_300'] * 2 + ['table10'])
+  compared = [r for r in rows if r['verdict'] != '—']
+  # Table 1's d=20 has no study number; every other cell has one.
+  assert len(compared) == len(rows) - 1
+  assert {r['verdict'] for r in compared} <= set(report.VERDICTS)
+  assert {r['covered by study noise'] for r in compared} <= {'yes', 'no'}
+  assert [r['n'] for r in rows if r['stage'] == 'table10'] == [2]
+  for r in compared:  # the verdict the report shows is the function's
+    ci95 = math.nan if r['ci95'] is None else r['ci95']  # JSON's NaN
+    assert r['verdict'] == report.study_verdict(
+        r['mean'], ci95, float(r['study']),
+        config.stages[r['stage']].test_size)[0]
+  assert log[0].startswith('study: 5 stages, 0 finished, 5 to run; estimated')
+  assert log[1].startswith('1/5 table1: mfcc (ETA ')
+
+  # A second run trains nothing: every stage is skipped, the report rewritten.
+  stamps = {n: os.path.getmtime(os.path.join(workdir, n, 'results.json'))
+            for n in config.order}
+  log.clear()
+  experiments.run(config, workdir)
+  assert log[0].startswith('study: 5 stages, 5 finished, 0 to run')
+  assert [l.split(' (')[0] for l in log[1:6]] == [
+      f'{k}/5 {n}: skip, finished' for k, n in enumerate(config.order, 1)]
+  assert stamps == {n: os.path.getmtime(os.path.join(workdir, n,
+                                                      'results.json'))
+                    for n in config.order}
+
+
+def test_bad_order_is_one_config_error_and_writes_nothing(tmp_path):
+  config = study_config.get_config('smoke')
+  config.order = ('table1', 'table_z')
+  with pytest.raises(errors.ConfigError, match="unknown \\['table_z'\\]"):
+    experiments.run(config, str(tmp_path / 'w'))
+  # A grid whose GAN stage does not run before it.
+  config.order = ('table5_gan_300',)
+  with pytest.raises(errors.ConfigError, match="stage 'gan_300'"):
+    experiments.run(config, str(tmp_path / 'w'))
+  assert not (tmp_path / 'w').exists()
+  with pytest.raises(errors.ConfigError, match='unknown'):
+    study_config.get_config('gan_9000')
+
+
+def test_args_add_the_larger_gans_and_their_grids():
+  order = study_config.get_config().order
+  assert order == ('table1', 'table3', 'gan_300', 'table5_gan_300', 'table10',
+                   'table13')
+  order = study_config.get_config('gan_pipeline,gan_full').order
+  assert order[4:8] == ('gan_pipeline', 'table6', 'gan_full', 'table5_gan_full')
+  config = study_config.get_config('gan_full')
+  assert config.stages.table5_gan_full.study_column == 'study, full GAN'
+  assert config.stages.table5_gan_full.config.grid.real_per_class == (
+      300, 700, 1000)

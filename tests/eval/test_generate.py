@@ -1,6 +1,8 @@
 """eval.generate (reproducible, checked labels and runs) and eval.gan_quality."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -88,3 +90,15 @@ def test_samples_npz_scores_like_its_run(gan_run, tmp_path):
                                                   rel=0.02)
   with pytest.raises(errors.ConfigError, match='21 images per class needed'):
     gan_quality.score_samples(judge, path, 21, cas_epochs=0, seed=0)
+
+
+def test_gan_quality_without_runs_or_samples_is_one_line(tmp_path):
+  root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+  r = subprocess.run([sys.executable, '-m', 'eval.gan_quality',
+                      f'--table={tmp_path}/q'], cwd=root, capture_output=True,
+                     text=True, timeout=120,
+                     env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+  assert r.returncode == 1
+  assert r.stderr.strip().splitlines()[-1].startswith(
+      'error: --workdirs, --samples: give GAN runs'), r.stderr
+  assert 'Traceback' not in r.stderr and not list(tmp_path.iterdir())

@@ -9,6 +9,13 @@ comma-separated: a model name (lenet [default], lenet_cbam, lenet_hybrid);
 holds out speaker theo for testing; `loso` leaves one speaker out, every fold
 with `sweep` (mean ± 95% CI), fold k alone with --config.data.loso_fold=k;
 `bf16` computes in bfloat16.
+
+Defaults follow the study's text (docs/defaults.md, "The study's protocols"):
+training noise 0.02 on every model (Table 12), the channel gate on average
+pooling only (section 6.2.2), L2 on the 120- and 84-unit kernels (Table 11).
+`ours` restores this codebase's earlier choices: noise on the hybrid only
+(model.noise_models='hybrid'), avg + max pooling (model.channel_pool=
+'avg_max'), L2 on all three dense kernels (train.l2_pattern=OURS_L2_PATTERN).
 """
 
 import ml_collections
@@ -17,11 +24,16 @@ from configs import base
 
 # Keras L2 on the dense kernels: the hybrid's regulariser (Table 11).
 L2 = {'lenet': 0.0, 'lenet_cbam': 0.0, 'lenet_hybrid': 1e-3}
+# Table 11 puts "L2 (0.001)" on Dense 120 and Dense 84 only (nets/lenet.py
+# names them fc1, fc2; the 10-unit output is fc3).
+L2_PATTERN = r'^fc[12]/kernel$'
+# The earlier pattern, which also hit the output layer's kernel.
+OURS_L2_PATTERN = r'^fc\d/kernel$'
 
 
 def get_config(arg=None):
   arg = base.parse_arg(
-      arg, variants=(*L2, 'sweep', 'smoke', 'speaker', 'loso', 'bf16'))
+      arg, variants=(*L2, 'sweep', 'smoke', 'speaker', 'loso', 'bf16', 'ours'))
   config = base.get_base_config()
   config.seed = 0
 
@@ -49,6 +61,8 @@ def get_config(arg=None):
 
   config.model.name = 'lenet'
   config.model.dtype = 'float32'
+  config.model.channel_pool = 'avg'  # nets.attention.CHANNEL_POOLS
+  config.model.noise_models = 'all'  # nets.lenet.NOISE_MODELS
 
   config.train.epochs = 15
   config.train.batch_size = 16
@@ -56,7 +70,7 @@ def get_config(arg=None):
   config.opt.clip_norm = 1.0
   config.train.patience = 3
   config.train.restore_best = True
-  config.train.l2_pattern = r'^fc\d/kernel$'
+  config.train.l2_pattern = L2_PATTERN
 
   config.sweep = ml_collections.ConfigDict()
   config.sweep.models = tuple(L2)
@@ -67,14 +81,20 @@ def get_config(arg=None):
       config.model.name = name
   if arg.sweep:
     config.experiment = 'spectrogram'
+    config.seeds = 3
   if arg.smoke:
     config.data.train_fraction = 0.1
     config.train.epochs = 1
+    config.seeds = 1
   if arg.speaker:
     config.data.split = 'speaker'
   if arg.loso:
     config.data.split = 'loso'
   if arg.bf16:
     config.model.dtype = 'bfloat16'
+  if arg.ours:
+    config.model.channel_pool = 'avg_max'
+    config.model.noise_models = 'hybrid'
+    config.train.l2_pattern = OURS_L2_PATTERN
   config.train.l2 = L2[config.model.name]
   return config

@@ -142,13 +142,10 @@ def get_config(arg=None):
   table1 = mfcc_fsdd.get_config('smoke' if arg.smoke else None)
   # The study's split: stratified 70/15/15, seed 42.
   table1.splits = ('random',)
-  table1.seeds = 3
   table3 = augment_grid.get_config('smoke' if arg.smoke else None)
   table10 = attention_mnist.get_config('sweep')
   table13 = spectrogram_cnn.get_config('sweep' + (',smoke' if arg.smoke else ''))
-  table13.seeds = 3
   if arg.smoke:
-    table1.seeds = 1
     table1.approach_a.dims = (20,)
     table1.approach_a.curves_dim = 20
     _shrink_grid(table3)

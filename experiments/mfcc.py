@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import base
+from configs import mfcc_fsdd
 import data
 from data import fsdd
 from data import mfcc as mfcc_features
@@ -124,6 +125,16 @@ def run_baseline(config, split, seed, workdir):
   return [{'approach': 'baseline', **row}], {'baseline MLP': hist}
 
 
+def approach_a_label(config, d):
+  """Approach A's Table-1 row at bottleneck d: 'A (AE d=300)' with the
+  study's L2 on every dense kernel, else naming where the L2 applies."""
+  pattern = config.approach_a.ae.train.l2_pattern
+  where = {base.get_train().l2_pattern: '',
+           mfcc_fsdd.ENCODER_L2_PATTERN: ', L2 encoder only'}.get(
+               pattern, f', L2 on {pattern}')
+  return f'A (AE d={d}{where})'
+
+
 def run_approach_a(config, split, seed, workdir):
   """Padded, flattened frames -> AE bottleneck d -> baseline MLP, per d."""
   a = config.approach_a
@@ -144,7 +155,7 @@ def run_approach_a(config, split, seed, workdir):
     row, hist = _classify(config, split, seed,
                           os.path.join(workdir, f'mlp_d{d}'), splits,
                           config.baseline)
-    rows.append({'approach': f'A (AE d={d})', 'd': d, **row})
+    rows.append({'approach': approach_a_label(config, d), 'd': d, **row})
     if d == a.curves_dim:
       histories = {f'autoencoder d={d}': ae_run['history'],
                    f'MLP on d={d} codes': hist}
@@ -175,8 +186,26 @@ def merger_examples(pairs, latents, frames_NxTxF):
   return np.concatenate(xs), np.concatenate(ys)
 
 
+def mean_latents(latents):
+  """[N, bottleneck]: each utterance's mean pair latent (the 'mean_latents'
+  embedding), from its [pairs, bottleneck] latents."""
+  return np.stack([z.mean(axis=0) for z in latents])
+
+
+# approach_b.embedding -> (its Table-1 row, the improved MLP's stage folder).
+# The mean has its own folder: its features differ from the merger's under
+# the same MLP config, which a resume could not tell apart.
+EMBEDDINGS = {
+    'merger': ('B (2-frame AE + merger)', 'mlp'),
+    'mean_latents': ("B (mean of pair latents, not the study's method)",
+                     'mlp_mean_latents'),
+}
+
+
 def run_approach_b(config, split, seed, workdir):
-  """Two-frame AE + merger -> scanned utterance embedding -> improved MLP."""
+  """Two-frame AE -> utterance embedding -> improved MLP. The embedding is
+  the merger scanned over the frames (the study's), or with
+  approach_b.embedding='mean_latents' the mean pair latent (no merger)."""
   b = config.approach_b
   cfg = _stage_config(config, b.frame_ae, split, seed, 'fsdd_mfcc_frames')
   frames = data.get_dataset(cfg.data)
@@ -190,25 +219,28 @@ def run_approach_b(config, split, seed, workdir):
   encode = jax.jit(functools.partial(ae.encode, ae_state.params))
   latents = [np.split(np.asarray(encode(np.concatenate(p))),
                       np.cumsum([len(q) for q in p])[:-1]) for p in pairs]
-  ex = [merger_examples(p, z, x) for p, z, x in zip(pairs, latents, xs)]
-  merger_cfg = _stage_config(config, b.merger, split, seed, 'fsdd_mfcc_frames',
-                             num_classes=ae.bottleneck)
-  merger, merger_state, merger_run = _fit(
-      merger_cfg, os.path.join(workdir, 'merger'),
-      splits_lib.Splits(ex[0][0], ex[0][1], ex[1][0], ex[1][1], ex[2][0],
-                        ex[2][1], info=frames.info))
-
-  emb = [np.asarray(mlp.embed_utterances(ae, ae_state.params, merger,
-                                         merger_state.params, jnp.asarray(x),
-                                         jnp.asarray(n)))
-         for x, n in zip(xs, lengths)]
+  label, mlp_dir = EMBEDDINGS[b.embedding]
+  histories = {'two-frame AE': ae_run['history']}
+  if b.embedding == 'mean_latents':
+    emb = [mean_latents(z) for z in latents]
+  else:
+    ex = [merger_examples(p, z, x) for p, z, x in zip(pairs, latents, xs)]
+    merger_cfg = _stage_config(config, b.merger, split, seed,
+                               'fsdd_mfcc_frames', num_classes=ae.bottleneck)
+    merger, merger_state, merger_run = _fit(
+        merger_cfg, os.path.join(workdir, 'merger'),
+        splits_lib.Splits(ex[0][0], ex[0][1], ex[1][0], ex[1][1], ex[2][0],
+                          ex[2][1], info=frames.info))
+    histories['merger'] = merger_run['history']
+    emb = [np.asarray(mlp.embed_utterances(ae, ae_state.params, merger,
+                                           merger_state.params,
+                                           jnp.asarray(x), jnp.asarray(n)))
+           for x, n in zip(xs, lengths)]
   splits = splits_lib.Splits(emb[0], frames.y_train, emb[1], frames.y_val,
                              emb[2], frames.y_test, info=frames.info)
-  row, hist = _classify(config, split, seed, os.path.join(workdir, 'mlp'),
-                        splits, b.mlp)
-  return [{'approach': 'B (2-frame AE + merger)', **row}], {
-      'two-frame AE': ae_run['history'], 'merger': merger_run['history'],
-      'improved MLP': hist}
+  row, histories['improved MLP'] = _classify(
+      config, split, seed, os.path.join(workdir, mlp_dir), splits, b.mlp)
+  return [{'approach': label, **row}], histories
 
 
 APPROACHES = {
@@ -316,6 +348,10 @@ def run(config, workdir):
     raise errors.ConfigError(
         f'approaches={tuple(config.approaches)}: unknown {sorted(unknown)}; '
         f'choices: {sorted(APPROACHES)}')
+  if config.approach_b.embedding not in EMBEDDINGS:
+    raise errors.ConfigError(
+        f'approach_b.embedding={config.approach_b.embedding!r}: unknown; '
+        f'choices: {", ".join(EMBEDDINGS)}')
   splits = split_runs(config)
   # Every split's features are read (and cached) before the workdir is
   # touched, so a data error leaves it as it was.

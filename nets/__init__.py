@@ -19,8 +19,7 @@ MODELS = {
     'lenet': lenet.LeNet,
     'lenet_cbam': functools.partial(lenet.LeNet, block='cbam'),
     'lenet_hybrid': functools.partial(
-        lenet.LeNet, block='hybrid', conv_dropout=0.1, dense_dropout=0.5,
-        noise_std=0.02),
+        lenet.LeNet, block='hybrid', conv_dropout=0.1, dense_dropout=0.5),
     'mobilenet_v2': mobilenet.MobileNetV2,
     'gan_generator': gan.Generator,
     'gan_discriminator': gan.Discriminator,

@@ -8,7 +8,21 @@ the 'intermediates' collection, so eval code reads it with
 import flax.linen as nn
 import jax.numpy as jnp
 
+import errors
 from nets import defaults as defaults_lib
+
+# How the CBAM channel gate summarises each channel: 'avg' (the study: "Global
+# average pooling summarizes spatial data", sections 5.2.2 and 6.2.2) or
+# 'avg_max' (Woo et al.'s CBAM, avg and max pools through one shared MLP: what
+# this codebase ran before issue 12).
+CHANNEL_POOLS = ('avg', 'avg_max')
+
+
+def check_channel_pool(pool):
+  """A ConfigError naming the choices unless `pool` is one of CHANNEL_POOLS."""
+  if pool not in CHANNEL_POOLS:
+    raise errors.ConfigError(f'model.channel_pool={pool!r}: unknown; choices: '
+                             f'{", ".join(CHANNEL_POOLS)}')
 
 
 class SpatialGate(nn.Module):
@@ -25,19 +39,27 @@ class SpatialGate(nn.Module):
 
 
 class ChannelAttention(nn.Module):
-  """CBAM channel gate: sigmoid(MLP(avgpool) + MLP(maxpool)), MLP shared."""
+  """CBAM channel gate: sigmoid(MLP(avgpool)), or with pool='avg_max'
+  sigmoid(MLP(avgpool) + MLP(maxpool)) with the MLP shared.
+
+  Both pools use the same two Dense layers, so the parameters (and a
+  checkpoint) are the same for either.
+  """
   reduction: int = 8
+  pool: str = 'avg'  # one of CHANNEL_POOLS
   defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x_BxHxWxC):
+    check_channel_pool(self.pool)
     d = defaults_lib.get(self.defaults)
     c = x_BxHxWxC.shape[-1]
     hidden = d.dense(max(c // self.reduction, 1), dtype=x_BxHxWxC.dtype)
     out = d.dense(c, dtype=x_BxHxWxC.dtype)
     mlp = lambda v: out(nn.relu(hidden(v)))
-    logits_BxC = (mlp(jnp.mean(x_BxHxWxC, axis=(1, 2))) +
-                  mlp(jnp.max(x_BxHxWxC, axis=(1, 2))))
+    logits_BxC = mlp(jnp.mean(x_BxHxWxC, axis=(1, 2)))
+    if self.pool == 'avg_max':
+      logits_BxC = logits_BxC + mlp(jnp.max(x_BxHxWxC, axis=(1, 2)))
     w_BxC = nn.sigmoid(logits_BxC)
     self.sow('intermediates', 'channel_weights', w_BxC)
     return x_BxHxWxC * w_BxC[:, None, None, :]
@@ -63,11 +85,13 @@ class CBAMSpatial(nn.Module):
 class CBAM(nn.Module):
   """Convolutional Block Attention Module (Woo et al. 2018): channel, spatial."""
   reduction: int = 8
+  channel_pool: str = 'avg'  # the channel gate's pool (CHANNEL_POOLS)
   defaults: str = 'keras'
 
   @nn.compact
   def __call__(self, x):
-    x = ChannelAttention(self.reduction, defaults=self.defaults)(x)
+    x = ChannelAttention(self.reduction, self.channel_pool,
+                         defaults=self.defaults)(x)
     return CBAMSpatial(defaults=self.defaults)(x)
 
 
@@ -89,15 +113,19 @@ class SqueezeExcite(nn.Module):
 
 
 class SelfAttention2D(nn.Module):
-  """Multi-head self-attention over the HxW grid, residual + LayerNorm.
+  """Multi-head self-attention over the HxW grid, then LayerNorm.
 
-  The residual (post-norm, as in the original Transformer) keeps the conv
-  features reachable when attention is still near uniform early in training.
-  The attention weights [B, heads, HW, HW] are sown by Flax's MHA under
-  'intermediates/.../attention_weights'.
+  As the study's Table 8 has it: "Reshape to (25, 64) -> MultiHeadAttention(4
+  heads, key dim=64) -> LayerNormalization", so the block's output is
+  LayerNorm(attention(x)). residual=True is this codebase's earlier block,
+  LayerNorm(x + attention(x)) (post-norm, as in the original Transformer),
+  which keeps the conv features reachable while attention is still near
+  uniform early in training. The attention weights [B, heads, HW, HW] are sown
+  by Flax's MHA under 'intermediates/.../attention_weights'.
   """
   num_heads: int = 4
   key_dim: int = 64
+  residual: bool = False
   defaults: str = 'keras'
 
   @nn.compact
@@ -111,8 +139,10 @@ class SelfAttention2D(nn.Module):
         dtype=x_BxHxWxC.dtype, kernel_init=d.einsum_kernel_init((c, heads, k)),
         out_kernel_init=d.einsum_kernel_init((heads, k, c)),
         bias_init=d.bias_init, name='mha')
-    t_BxTxC = d.layer_norm(dtype=x_BxHxWxC.dtype)(
-        t_BxTxC + attn(t_BxTxC, sow_weights=True))
+    a_BxTxC = attn(t_BxTxC, sow_weights=True)
+    if self.residual:
+      a_BxTxC = t_BxTxC + a_BxTxC
+    t_BxTxC = d.layer_norm(dtype=x_BxHxWxC.dtype)(a_BxTxC)
     return t_BxTxC.reshape(b, h, w, c)
 
 

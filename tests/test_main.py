@@ -141,7 +141,7 @@ def test_help_lists_configs_variants_and_overrides(tmp_path):
   lines = r.stdout.splitlines()
   assert any(l.split() == ['spectrogram_cnn.py', 'lenet,', 'lenet_cbam,',
                            'lenet_hybrid,', 'sweep,', 'smoke,', 'speaker,',
-                           'loso,', 'bf16'] for l in lines), r.stdout
+                           'loso,', 'bf16,', 'ours'] for l in lines), r.stdout
   assert any(l.split() == ['gan_base.py', 'judge'] for l in lines)
   assert any(l.split() == ['study.py', 'smoke,', 'gan_700,', 'gan_1000,',
                            'gan_pipeline,', 'gan_full'] for l in lines)

@@ -22,24 +22,48 @@ from nets import defaults as defaults_lib
 RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
 
 
-# Fields added after runs were made: field -> (a field beside it in every
-# config that has it, the value that does what runs made before it did). An
-# older config.json that has the neighbour but not the field is read as
-# holding that value, so such runs still resume and load.
-ADDED_FIELDS = {'defaults': ('seed', defaults_lib.LEGACY),
-                'data.loso_fold': ('data.test_speaker', -1)}
+# Fields added after runs were made: field -> (neighbours, the value that
+# does what runs made before it did). The neighbours (a dotted path from the
+# top, or a tuple of them) are fields that every config holding the field has
+# had from the start, and no other config has. An older config.json that has
+# a neighbour but not the field is read as holding that value, so such runs
+# still resume and load. data.train_folder marks configs/attention_mnist.py's
+# runs, model.dtype configs/spectrogram_cnn.py's.
+ADDED_FIELDS = {
+    'defaults': ('seed', defaults_lib.LEGACY),
+    'data.loso_fold': ('data.test_speaker', -1),
+    # Issue 12, the study's protocols as the defaults: each value is the
+    # behaviour before it (docs/defaults.md).
+    'model.attention_residual': ('data.train_folder', True),
+    'model.channel_pool': (('data.train_folder', 'model.dtype'), 'avg_max'),
+    'model.noise_models': ('model.dtype', 'hybrid'),
+    'approach_b.embedding': ('approach_b.merger', 'merger'),
+}
+
+
+def _has(config, path):
+  """Whether the nested dict `config` holds the dotted `path`."""
+  node = config
+  for key in path.split('.'):
+    if not isinstance(node, dict) or key not in node:
+      return False
+    node = node[key]
+  return True
 
 
 def _read_config(path):
   """config.json as a dict, with ADDED_FIELDS filled in where missing."""
   config = _read_json(path)
-  for field, (neighbour, value) in ADDED_FIELDS.items():
+  for field, (neighbours, value) in ADDED_FIELDS.items():
+    if isinstance(neighbours, str):
+      neighbours = (neighbours,)
     *groups, name = field.split('.')
+    if not any(_has(config, n) for n in neighbours) or _has(config, field):
+      continue
     group = config
     for g in groups:
-      group = group.get(g, {}) if isinstance(group, dict) else {}
-    if neighbour.split('.')[-1] in group and name not in group:
-      group[name] = value
+      group = group.setdefault(g, {})
+    group[name] = value
   return config
 
 

@@ -40,6 +40,28 @@ def test_unknown_approach_is_config_error(tmp_path):
     mfcc.run(config, str(tmp_path))
   with pytest.raises(errors.ConfigError, match='unknown'):
     mfcc_fsdd.get_config('approach_c')
+  config.splits = ('random',)
+  config.approach_b.embedding = 'mean'
+  with pytest.raises(errors.ConfigError,
+                     match="approach_b.embedding='mean': unknown; choices: "
+                           'merger, mean_latents'):
+    mfcc.run(config, str(tmp_path / 'w'))
+  assert not (tmp_path / 'w').exists()
+
+
+def test_approach_a_rows_name_an_l2_other_than_the_studys():
+  config = mfcc_fsdd.get_config()
+  assert mfcc.approach_a_label(config, 300) == 'A (AE d=300)'
+  config = mfcc_fsdd.get_config('encoder_l2')
+  assert mfcc.approach_a_label(config, 300) == 'A (AE d=300, L2 encoder only)'
+  config.approach_a.ae.train.l2_pattern = '^Dense_1/kernel$'
+  assert mfcc.approach_a_label(config, 50) == (
+      'A (AE d=50, L2 on ^Dense_1/kernel$)')
+
+
+def test_mean_latents_is_each_utterances_mean_pair_latent():
+  latents = [np.array([[1., 2.], [3., 6.]]), np.array([[5., 7.]])]
+  np.testing.assert_array_equal(mfcc.mean_latents(latents), [[2, 4], [5, 7]])
 
 
 def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
@@ -69,6 +91,31 @@ def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
   stage = os.path.join(workdir, 'random', 'seed0', 'approach_b', 'merger')
   with open(os.path.join(stage, 'config.json')) as f:
     assert json.load(f)['model'] == {'name': 'merger', 'num_classes': 32}
+
+
+def test_variants_label_their_rows_and_skip_the_merger(shared_fsdd, tmp_path):
+  config = mfcc_fsdd.get_config(
+      'approach_a,approach_b,smoke,encoder_l2,mean_latents')
+  config.data.dir = str(shared_fsdd)
+  config.data.cache_dir = str(tmp_path / 'cache')
+  config.data.max_index = 1  # 60 recordings
+  config.splits = ('random',)
+  config.approach_a.dims = (8,)
+  config.approach_a.curves_dim = 8
+  config.train.progress = False
+  workdir = str(tmp_path / 'run')
+  mfcc.run(config, workdir)
+
+  with open(os.path.join(workdir, 'table1.csv')) as f:
+    rows = list(csv.DictReader(f))
+  assert [(r['approach'], r['feature_dim'], r['study']) for r in rows] == [
+      ('A (AE d=8, L2 encoder only)', '8', ''),
+      ("B (mean of pair latents, not the study's method)", '32', '')]
+  seed_dir = os.path.join(workdir, 'random', 'seed0')
+  with open(os.path.join(seed_dir, 'approach_a', 'ae_d8', 'config.json')) as f:
+    assert json.load(f)['train']['l2_pattern'] == mfcc_fsdd.ENCODER_L2_PATTERN
+  assert sorted(os.listdir(os.path.join(seed_dir, 'approach_b'))) == [
+      'frame_ae', 'mlp_mean_latents']
 
 
 def test_loso_baseline_runs_every_fold_and_writes_the_loso_table(fake_fsdd,

@@ -1,5 +1,6 @@
 """The five Problem-4A nets: shapes, parameter counts, attention maps."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -69,6 +70,87 @@ def test_gates_scale_features():
   np.testing.assert_allclose(y, x * w[:, None, None, :], rtol=1e-6)
 
 
+def _zero_attention_output(variables):
+  """The block's variables with MHA's output projection zeroed: attn(x) = 0."""
+  params = jax.tree.map(lambda p: p, variables['params'])
+  params['mha']['out'] = jax.tree.map(jnp.zeros_like, params['mha']['out'])
+  return {'params': params}
+
+
+def test_self_attention_is_mha_then_layernorm_without_a_residual():
+  """Table 8: MultiHeadAttention -> LayerNormalization; ours added x first."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 5, 64))
+  study = attention.SelfAttention2D()
+  variables = _zero_attention_output(study.init(jax.random.PRNGKey(1), x))
+  # LayerNorm(0) is its bias (zeros at init): nothing of x gets through.
+  np.testing.assert_array_equal(study.apply(variables, x), 0.0)
+  ours = attention.SelfAttention2D(residual=True)
+  ln = nn.LayerNorm(epsilon=1e-3)  # Keras' epsilon, nets/defaults.py
+  expected = ln.apply(ln.init(jax.random.PRNGKey(2), x), x)
+  np.testing.assert_allclose(ours.apply(variables, x), expected, rtol=1e-5,
+                             atol=1e-5)
+
+
+def test_self_attention_model_follows_the_residual_field():
+  model, variables, x = _init('self_attention')
+  ours = nets.get_model(ml_collections.ConfigDict(
+      {'name': 'self_attention', 'dropout': 0.3, 'attention_residual': True}),
+                        'keras')
+  assert jax.tree.structure(variables) == jax.tree.structure(
+      ours.init(jax.random.PRNGKey(1), x))
+  assert not np.allclose(model.apply(variables, x), ours.apply(variables, x))
+
+
+def _channel_weights(pool, x, variables=None):
+  gate = attention.ChannelAttention(pool=pool)
+  variables = variables or gate.init(jax.random.PRNGKey(1), x)
+  _, inter = gate.apply(variables, x, mutable=['intermediates'])
+  return inter['intermediates']['channel_weights'][0], variables
+
+
+def test_channel_gate_pools_average_only_by_default():
+  """Sections 5.2.2 and 6.2.2: "Global average pooling"; ours added max."""
+  x = jax.random.uniform(jax.random.PRNGKey(0), (2, 13, 13, 32))
+  # The same per-channel means, other maxima: a spike and its opposite.
+  y = x.at[:, 0, 0, :].add(1.0).at[:, 0, 1, :].add(-1.0)
+  w_x, variables = _channel_weights('avg', x)
+  w_y, _ = _channel_weights('avg', y, variables)
+  np.testing.assert_allclose(w_x, w_y, rtol=1e-5)
+  m_x, _ = _channel_weights('avg_max', x, variables)
+  m_y, _ = _channel_weights('avg_max', y, variables)
+  assert not np.allclose(m_x, m_y, rtol=1e-3)
+
+
+def test_avg_max_gate_is_the_shared_mlp_on_both_pools():
+  x = jax.random.uniform(jax.random.PRNGKey(0), (2, 13, 13, 32))
+  w, variables = _channel_weights('avg_max', x)
+  p = variables['params']
+  mlp = lambda v: (nn.relu(v @ p['Dense_0']['kernel'] + p['Dense_0']['bias'])
+                   @ p['Dense_1']['kernel'] + p['Dense_1']['bias'])
+  expected = nn.sigmoid(mlp(x.mean((1, 2))) + mlp(x.max((1, 2))))
+  np.testing.assert_allclose(w, expected, rtol=1e-5, atol=1e-6)
+  avg, _ = _channel_weights('avg', x, variables)
+  np.testing.assert_allclose(avg, nn.sigmoid(mlp(x.mean((1, 2)))), rtol=1e-5,
+                             atol=1e-6)
+
+
+def test_cbam_model_follows_the_channel_pool_field():
+  model, variables, x = _init('cbam')
+  ours = nets.get_model(ml_collections.ConfigDict(
+      {'name': 'cbam', 'dropout': 0.3, 'channel_pool': 'avg_max'}), 'keras')
+  assert not np.allclose(model.apply(variables, x), ours.apply(variables, x))
+
+
+@pytest.mark.parametrize('name', ['base', 'cbam'])
+def test_unknown_channel_pool_is_a_config_error(name):
+  model = nets.get_model(ml_collections.ConfigDict(
+      {'name': name, 'channel_pool': 'max'}), 'keras')
+  with pytest.raises(errors.ConfigError,
+                     match=r"model.channel_pool='max': unknown; choices: avg, "
+                           'avg_max'):
+    model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
+
+
 def test_dropout_only_in_training():
   model, variables, x = _init('base')
   a = model.apply(variables, x, train=False)
@@ -79,7 +161,6 @@ def test_dropout_only_in_training():
 
 
 def test_pool2x2_matches_flax_pooling():
-  import flax.linen as nn
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 11, 11, 3))
   np.testing.assert_allclose(layers.pool2x2(x),
                              nn.max_pool(x, (2, 2), strides=(2, 2)))
@@ -90,7 +171,6 @@ def test_pool2x2_matches_flax_pooling():
 @pytest.mark.parametrize('impl', ['shifted', 'grouped', 'auto'])
 @pytest.mark.parametrize('size,stride', [(8, 1), (8, 2), (7, 2), (5, 1)])
 def test_depthwise_conv_matches_grouped_flax_conv(size, stride, impl):
-  import flax.linen as nn
   x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 6))
   layer = layers.DepthwiseConv((3, 3), (stride, stride), impl=impl)
   params = layer.init(jax.random.PRNGKey(1), x)

@@ -79,15 +79,58 @@ def test_bfloat16_computes_in_bf16_with_f32_params():
       jnp.bfloat16)
 
 
-def test_hybrid_l2_pattern_hits_only_dense_kernels():
-  config = spectrogram_cnn.get_config('lenet_hybrid')
+@pytest.mark.parametrize('arg,kernels', [
+    # Table 11: "120 units, ReLU, L2 (0.001)", "84 units, ReLU, L2 (0.001)".
+    ('lenet_hybrid', [(13_456, 120), (120, 84)]),
+    # Ours also hit the 10-unit output layer.
+    ('lenet_hybrid,ours', [(13_456, 120), (120, 84), (84, 10)]),
+])
+def test_hybrid_l2_pattern_hits_its_dense_kernels(arg, kernels):
+  config = spectrogram_cnn.get_config(arg)
   assert config.train.l2 == 1e-3
   assert spectrogram_cnn.get_config('lenet').train.l2 == 0.0
   _, v = _init('lenet_hybrid')
-  paths = ['/'.join(str(k.key) for k in p) for p, _ in
-           jax.tree_util.tree_flatten_with_path(v['params'])[0]]
-  hit = sorted(p for p in paths if re.search(config.train.l2_pattern, p))
-  assert hit == ['fc1/kernel', 'fc2/kernel', 'fc3/kernel']
+  hit = [leaf.shape for p, leaf in
+         jax.tree_util.tree_flatten_with_path(v['params'])[0]
+         if re.search(config.train.l2_pattern, '/'.join(str(k.key) for k in p))]
+  assert sorted(hit) == sorted(kernels)
+
+
+def _train_out(model, v, x, noise_key):
+  return model.apply(v, x, train=True, mutable=['batch_stats'],
+                     rngs={'dropout': jax.random.PRNGKey(0),
+                           'noise': jax.random.PRNGKey(noise_key)})[0]
+
+
+@pytest.mark.parametrize('name', list(spectrogram_cnn.L2))
+@pytest.mark.parametrize('arg', ['', ',ours'])
+def test_training_noise_follows_table_12(name, arg):
+  """Table 12 ("for All Models"): "Noise Factor (Training) 0.02"; ours put
+  it on the hybrid only. Never in eval."""
+  fields = spectrogram_cnn.get_config(name + arg).model.to_dict()
+  model, v = _init(fields.pop('name'), shape=(2, 40, 40, 3), **fields)
+  x = jnp.full((2, 40, 40, 3), 0.5)
+  noisy = not arg or name == 'lenet_hybrid'
+  assert noisy == (not np.array_equal(_train_out(model, v, x, 1),
+                                      _train_out(model, v, x, 2)))
+  np.testing.assert_array_equal(model.apply(v, x), model.apply(v, x))
+
+
+def test_channel_pool_reaches_both_attention_blocks():
+  x = jax.random.uniform(jax.random.PRNGKey(3), (2, 40, 40, 3))
+  for name in ('lenet_cbam', 'lenet_hybrid'):
+    model, v = _init(name, shape=(2, 40, 40, 3))
+    ours, v_ours = _init(name, shape=(2, 40, 40, 3), channel_pool='avg_max')
+    assert jax.tree.structure(v) == jax.tree.structure(v_ours)
+    assert not np.allclose(model.apply(v, x), ours.apply(v, x))
+
+
+@pytest.mark.parametrize('field,value', [('noise_models', 'cbam'),
+                                         ('channel_pool', 'sum')])
+def test_unknown_protocol_field_is_a_config_error(field, value):
+  with pytest.raises(errors.ConfigError,
+                     match=rf"model.{field}='{value}': unknown; choices"):
+    _init('lenet', shape=(1, 32, 32, 1), **{field: value})
 
 
 def test_unknown_block_is_a_config_error():

@@ -2,10 +2,16 @@
 
 import json
 
+import jax
 import ml_collections
+import numpy as np
 import pytest
 
+from configs import attention_mnist
+from configs import mfcc_fsdd
+from configs import spectrogram_cnn
 import errors
+import nets
 from train import workdir as workdir_lib
 
 
@@ -31,3 +37,74 @@ def test_added_field_reads_as_its_old_behaviour(tmp_path):
 def test_added_field_is_not_invented_where_it_does_not_belong(tmp_path):
   workdir = _old_run(tmp_path, {'train_per_class': 300})  # MNIST: no speakers
   assert 'loso_fold' not in workdir_lib.load_config(workdir).data
+
+
+# Issue 12's fields, and the config whose `ours` variant each run made before
+# them holds: that variant less the fields is what such a run's config.json
+# has (beside seeds, which sweeps write into each run as 1).
+PROTOCOL_FIELDS = [
+    (attention_mnist, 'ours', 'self_attention',
+     ('model.attention_residual', 'model.channel_pool')),
+    (spectrogram_cnn, 'lenet_cbam,ours', 'lenet_cbam',
+     ('model.channel_pool', 'model.noise_models')),
+    (mfcc_fsdd, 'ours', None, ('approach_b.embedding',)),
+]
+
+
+def _json(config):
+  return json.loads(config.to_json_best_effort())
+
+
+def _pop(tree, field):
+  *groups, name = field.split('.')
+  for g in groups:
+    tree = tree[g]
+  return tree.pop(name)
+
+
+@pytest.mark.parametrize('module,arg,model,fields', PROTOCOL_FIELDS)
+def test_runs_before_the_protocol_fields_read_as_ours(tmp_path, module, arg,
+                                                      model, fields):
+  ours = module.get_config(arg)
+  old = _json(ours)
+  for field in fields:
+    assert _pop(old, field) == workdir_lib.ADDED_FIELDS[field][1]
+  (tmp_path / 'checkpoints' / '1').mkdir(parents=True)
+  (tmp_path / 'config.json').write_text(json.dumps(old))
+  workdir = str(tmp_path)
+  loaded = workdir_lib.load_config(workdir)
+  assert _json(loaded) == _json(ours)
+  workdir_lib.check_config(ours, workdir)  # resumes
+  default = module.get_config(arg.replace('ours', '').strip(',') or None)
+  with pytest.raises(errors.ConfigError, match='another config') as e:
+    workdir_lib.check_config(default, workdir)
+  for field in fields:
+    was, now = workdir_lib.ADDED_FIELDS[field][1], _pop(_json(default), field)
+    assert (f'{field}: {was!r} -> {now!r}' in str(e.value)) == (was != now)
+  if model:
+    # The loaded run builds the earlier net: the same params and training
+    # outputs (dropout, noise) as the `ours` variant's.
+    channels = 1 if module is attention_mnist else 3
+    x = jax.random.uniform(jax.random.PRNGKey(0), (2, 28, 28, channels))
+    rngs = {'dropout': jax.random.PRNGKey(1), 'noise': jax.random.PRNGKey(2)}
+    outs = []
+    for config in (loaded, ours):
+      net = nets.get_model(config.model, config.defaults)
+      variables = net.init(jax.random.PRNGKey(3), x)
+      outs.append((variables, net.apply(variables, x, train=True, rngs=rngs,
+                                        mutable=['batch_stats'])[0]))
+    jax.tree.map(np.testing.assert_array_equal, *outs)
+
+
+@pytest.mark.parametrize('config', [
+    # The Table-2 classifier of the augmentation grids and the GAN's.
+    {'model': {'name': 'base', 'dropout': 0.5}, 'seed': 0,
+     'data': {'train_per_class': 300}},
+    # A stage of the MFCC experiment (no approach_b group).
+    {'model': {'name': 'autoencoder', 'hidden': 256}, 'seed': 0,
+     'data': {'name': 'fsdd_mfcc_flat', 'test_speaker': 'theo'}},
+])
+def test_protocol_fields_are_not_invented_elsewhere(tmp_path, config):
+  (tmp_path / 'config.json').write_text(json.dumps(config))
+  loaded = workdir_lib.load_config(str(tmp_path)).to_dict()
+  assert loaded['model'] == config['model'] and 'approach_b' not in loaded

@@ -18,6 +18,7 @@ DEFAULT_DIR = os.environ.get(
 DATASETS = {
     'reduced_mnist': 'data.mnist_pipeline:reduced_mnist',
     'fsdd_spectrogram': 'data.spectrogram:fsdd_spectrogram',
+    'fsdd_logmel': 'data.logmel:fsdd_logmel',
     'fsdd_mfcc_mean': 'data.mfcc:fsdd_mfcc_mean',
     'fsdd_mfcc_flat': 'data.mfcc:fsdd_mfcc_flat',
     'fsdd_mfcc_frames': 'data.mfcc:fsdd_mfcc_frames',

@@ -195,3 +195,17 @@ def split_indices(recordings, split, seed=42, fractions=(0.7, 0.15, 0.15),
   val_fraction = fractions[1] / (fractions[0] + fractions[1])
   train_idx, val_idx = _stratified_val(rest, digits, val_fraction, seed)
   return np.sort(train_idx), np.sort(val_idx), np.flatnonzero(is_test)
+
+
+def train_subset(parts, labels, fraction, seed):
+  """`parts` (train, val, test indices) with train cut to a stratified
+  `fraction` of itself (data.train_fraction, for smoke runs)."""
+  if not 0 < fraction <= 1:
+    raise errors.ConfigError(
+        f'data.train_fraction={fraction}: must be in (0, 1]')
+  if fraction == 1:
+    return parts
+  train = parts[0]
+  keep = splits_lib.stratified_split(labels[train], [fraction, 1 - fraction],
+                                     seed)[0]
+  return (train[keep], *parts[1:])

@@ -121,15 +121,7 @@ def fsdd_spectrogram(cfg):
                              tuple(cfg.fractions), cfg.test_speaker,
                              cfg.loso_fold)
   labels = np.array([r.digit for r in recordings], np.int32)
-  if not 0 < cfg.train_fraction <= 1:
-    raise errors.ConfigError(
-        f'data.train_fraction={cfg.train_fraction}: must be in (0, 1]')
-  if cfg.train_fraction < 1:
-    train = parts[0]
-    keep = splits_lib.stratified_split(
-        labels[train], [cfg.train_fraction, 1 - cfg.train_fraction],
-        cfg.split_seed)[0]
-    parts = (train[keep], *parts[1:])
+  parts = fsdd.train_subset(parts, labels, cfg.train_fraction, cfg.split_seed)
   arrays = []
   for idx in parts:
     arrays += [model_inputs(images[idx]), labels[idx]]

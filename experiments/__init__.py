@@ -19,6 +19,7 @@ EXPERIMENTS = {
     'mfcc': 'experiments.mfcc:run',
     'spectrogram': 'experiments.spectrogram:run',
     'study': 'experiments.study:run',
+    'voices': 'experiments.voices:run',
 }
 
 

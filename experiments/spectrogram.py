@@ -14,41 +14,11 @@ SEED_RESULTS = {'lenet': (0.9727, 126), 'lenet_cbam': (0.9922, 310),
                 'lenet_hybrid': (0.9844, 138)}
 
 
-def _loso_folds(config):
-  """{'loso_<speaker>' (its runs' folder): (fold, speaker)} of every fold
-  data.split='loso' runs; {} for another split."""
-  if config.data.split != 'loso':
-    return {}
-  return {f'loso_{speaker}': (fold, speaker)
-          for fold, speaker in fsdd.loso_folds(config.data)}
-
-
-def write_loso_table(config, workdir, results, folds, seeds):
-  """loso.{md,csv}: each model's folds and their mean ± 95% CI."""
-  rows = []
-  for name, runs in results.items():
-    rows += report.loso_rows(
-        [{'fold': folds[r['fold']][0], 'held_out': folds[r['fold']][1],
-          'test_accuracy': r['test_accuracy']} for r in runs], model=name)
-  columns = ['model', 'fold', 'held out', 'test accuracy']
-  csv_columns = [*columns[:3], *report.STATS]
-  train, val = config.data.fractions[:2]
-  report.write_table(
-      rows, os.path.join(workdir, 'loso'), columns,
-      'Leave one speaker out: spectrogram CNNs, test accuracy on the '
-      'held-out speaker',
-      [f'{seeds.capitalize()}; a fold\'s cell is the mean ± std over its '
-       'seeds, the last row of each model the mean ± 95% CI (Student t) over '
-       f'every fold x seed. Validation: a stratified {val:g}/{train + val:g} '
-       f'of the other speakers\' recordings. {metrics.machine_note()}'],
-      csv_columns=csv_columns)
-  return report.select(rows, csv_columns)
-
-
 def run(config, workdir):
   """Trains sweep.models x seeds runs under `workdir`/<model>/seed<k> (x
   folds, `workdir`/<model>/loso_<speaker>/seed<k>, for data.split='loso')."""
-  folds = _loso_folds(config)
+  folds = sweep.fold_folders(fsdd.loso_folds(config.data)) if (
+      config.data.split == 'loso') else {}
   results, histories = sweep.run_models(
       config, workdir,
       override=lambda cfg, name: setattr(cfg.train, 'l2', config.sweep.l2[name]),
@@ -74,8 +44,7 @@ def run(config, workdir):
   columns = ['model', 'params', 'test accuracy', 'train time s', 'epochs',
              's/epoch', 'seed accuracy', 'seed time s (T4)']
   csv_columns = ['model', 'params', *report.STATS, *columns[3:]]
-  seeds = f'seed {config.seed}' if config.seeds == 1 else (
-      f'seeds {config.seed}..{config.seed + config.seeds - 1}')
+  seeds = sweep.seeds_note(config)
   table = report.write_table(
       rows, os.path.join(workdir, 'table13'), columns,
       title=f'Table 13: spectrogram CNNs on FSDD ({config.data.split} split)',
@@ -86,8 +55,8 @@ def run(config, workdir):
              f'{metrics.machine_note()} Train time excludes compilation; '
              '"epochs" is epochs run per seed (and fold).'],
       csv_columns=csv_columns)
-  loso = {'loso': write_loso_table(config, workdir, results, folds, seeds)} if (
-      folds) else {}
+  loso = {'loso': sweep.write_loso_table(
+      config, workdir, results, folds, 'spectrogram CNNs')} if folds else {}
   metrics.write_results(workdir, {'table': report.select(rows, csv_columns),
                                   **loso})
   report.plot_curves(histories, os.path.join(workdir, 'curves.png'),

@@ -29,15 +29,18 @@ def test_metrics(config, state, splits, prefix='test_'):
   return out
 
 
-def train_and_evaluate(config, workdir):
-  """Trains config.model on config.data; writes results.json; returns it."""
+def train_and_evaluate(config, workdir, augment_fn=None):
+  """Trains config.model on config.data; writes results.json; returns it.
+
+  augment_fn: trainer.fit's on-device transform of training batches, or None.
+  """
   if config.seeds != 1:
     raise errors.ConfigError(
         f'seeds={config.seeds}: a supervised run trains one seed; use '
         'replicas (vmapped in one run) or a sweep config')
   splits = data.get_dataset(config.data)
   model = nets.get_model(config.model, config.defaults)
-  state, run = trainer.fit(config, workdir, model, splits)
+  state, run = trainer.fit(config, workdir, model, splits, augment_fn)
   replicas = state_lib.replica_seeds(config)
   results = {
       'model': config.model.name, 'seed': config.seed, 'replicas': replicas,

@@ -9,6 +9,7 @@ from nets import gan
 from nets import lenet
 from nets import mlp
 from nets import mobilenet
+from nets import resnet
 
 MODELS = {
     'base': functools.partial(cnn.AttentionCNN, block=None),
@@ -21,6 +22,7 @@ MODELS = {
     'lenet_hybrid': functools.partial(
         lenet.LeNet, block='hybrid', conv_dropout=0.1, dense_dropout=0.5),
     'mobilenet_v2': mobilenet.MobileNetV2,
+    'voice_resnet': resnet.VoiceResNet,
     'gan_generator': gan.Generator,
     'gan_discriminator': gan.Discriminator,
     'mlp': mlp.MLP,

@@ -11,10 +11,15 @@ import errors
 
 # Per-example losses: (outputs, targets) -> (loss [B], extra metrics {name: [B]}).
 def softmax_xent(logits, labels, label_smoothing=0.0):
-  onehot = jax.nn.one_hot(labels, logits.shape[-1])
+  """labels: int classes [B], or soft targets [B, classes] (mixup), whose
+  accuracy counts their largest class."""
+  if labels.ndim == logits.ndim:
+    targets, labels = labels, jnp.argmax(labels, -1)
+  else:
+    targets = jax.nn.one_hot(labels, logits.shape[-1])
   if label_smoothing:
-    onehot = optax.smooth_labels(onehot, label_smoothing)
-  loss = optax.softmax_cross_entropy(logits.astype(jnp.float32), onehot)
+    targets = optax.smooth_labels(targets, label_smoothing)
+  loss = optax.softmax_cross_entropy(logits.astype(jnp.float32), targets)
   return loss, {'accuracy': (jnp.argmax(logits, -1) == labels).astype(jnp.float32)}
 
 

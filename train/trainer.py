@@ -39,7 +39,7 @@ def place_train_data(tc, splits):
 
 def train_step(state, sums, x_all, y_all, idx_B, mask_B=None, *, loss_fn,
                l2=0.0, l2_pattern='kernel', label_smoothing=0.0,
-               report_l2=False):
+               report_l2=False, augment_fn=None):
   """One optimizer step on x_all[idx_B]; adds the batch's sums to `sums`.
 
   The gather happens inside the jitted step so the data never leaves the
@@ -48,11 +48,18 @@ def train_step(state, sums, x_all, y_all, idx_B, mask_B=None, *, loss_fn,
   batch always splits evenly over devices. Dropout/noise keys are folded from
   the state's key and step, so a resumed run draws the same keys as an
   uninterrupted one. report_l2: the summed loss includes the L2 term (as
-  Keras reports it), not only the data loss.
+  Keras reports it), not only the data loss. augment_fn(rng, x, y) -> (x,
+  targets), if given, transforms the batch on device first (targets may be
+  soft labels, which the loss must take: softmax_xent does).
   """
   x, y = x_all[idx_B], y_all[idx_B]
   mask_B = jnp.ones(idx_B.shape, jnp.float32) if mask_B is None else mask_B
   step_rng = jax.random.fold_in(state.rng, state.step)
+  if augment_fn is not None:
+    # A key of its own, split off only here so that runs without
+    # augmentation keep the dropout and noise keys they always drew.
+    step_rng, augment_rng = jax.random.split(step_rng)
+    x, y = augment_fn(augment_rng, x, y)
   dropout_rng, noise_rng = jax.random.split(step_rng)
 
   def objective(params):
@@ -95,7 +102,7 @@ class Monitor:
     return {'best': self.best, 'wait': self.wait}
 
 
-def fit(config, workdir, model, splits):
+def fit(config, workdir, model, splits, augment_fn=None):
   """Trains `model` on `splits` per config.train/opt; returns (state, run).
 
   Resumes from the newest readable checkpoint in `workdir` if there is one,
@@ -107,7 +114,8 @@ def fit(config, workdir, model, splits):
   over replicas plus `<metric>_per_seed` lists; early stopping and plateau
   then follow the mean. The batch is sharded over every device (data
   parallel, parameters replicated); the global batch size stays
-  train.batch_size.
+  train.batch_size. augment_fn: the on-device batch transform of train_step
+  (training batches only), or None.
   """
   tc = config.train
   loss_fn = losses.get_loss(tc.loss)
@@ -135,7 +143,8 @@ def fit(config, workdir, model, splits):
   step = jax.jit(sharding.maybe_vmap(functools.partial(
       train_step, loss_fn=loss_fn, l2=tc.l2, l2_pattern=tc.l2_pattern,
       label_smoothing=tc.label_smoothing,
-      report_l2=defaults_lib.get(config.defaults).l2_in_reported_loss),
+      report_l2=defaults_lib.get(config.defaults).l2_in_reported_loss,
+      augment_fn=augment_fn),
       replicated, (0, 0, None, None, 0, None)), donate_argnums=(0, 1))
   evaluate = evaluator_lib.Evaluator(loss_fn, config.eval.batch_size,
                                      replicated, mesh,

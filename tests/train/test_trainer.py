@@ -59,6 +59,49 @@ def test_same_seed_same_numbers_and_resume_extends(fake_mnist_dir, tmp_path):
     np.testing.assert_array_equal(p, q)
 
 
+def test_soft_labels_give_the_int_labels_loss():
+  logits = jax.random.normal(jax.random.PRNGKey(0), (4, 10))
+  labels = np.array([0, 3, 3, 9])
+  onehot = jax.nn.one_hot(labels, 10)
+  for smoothing in (0.0, 0.1):
+    hard, hard_extra = losses.softmax_xent(logits, labels, smoothing)
+    soft, soft_extra = losses.softmax_xent(logits, onehot, smoothing)
+    np.testing.assert_allclose(soft, hard, rtol=1e-6)
+    np.testing.assert_array_equal(soft_extra['accuracy'],
+                                  hard_extra['accuracy'])
+  # A mixed target counts its larger class for accuracy.
+  mixed = 0.7 * onehot + 0.3 * jax.nn.one_hot(labels[::-1], 10)
+  _, extra = losses.softmax_xent(onehot * 5.0, mixed)
+  np.testing.assert_array_equal(extra['accuracy'], np.ones(4))
+
+
+def test_augment_fn_transforms_training_batches_only(fake_mnist_dir,
+                                                     tmp_path):
+  """An identity augment_fn with one-hot targets trains exactly as none
+  does (for a net without dropout); one that blanks the inputs changes
+  training but not what validation sees."""
+  config = tiny_attention_config(fake_mnist_dir, epochs=1)
+  config.model.dropout = 0.0
+  model = nets.get_model(config.model, config.defaults)
+  splits = data.get_dataset(config.data)
+  identity = lambda rng, x, y: (x, jax.nn.one_hot(y, 10))
+  blank = lambda rng, x, y: (jax.random.uniform(rng, x.shape) * 0.0,
+                             jax.nn.one_hot(y, 10))
+  fits = {name: trainer.fit(config, str(tmp_path / name), model, splits,
+                            augment_fn=fn)
+          for name, fn in (('none', None), ('identity', identity),
+                           ('blank', blank))}
+  states = {name: state for name, (state, _) in fits.items()}
+  for p, q in zip(_params(states['none']), _params(states['identity'])):
+    np.testing.assert_allclose(p, q, rtol=1e-6, atol=1e-7)
+  assert any(not np.allclose(p, q) for p, q in
+             zip(_params(states['none']), _params(states['blank'])))
+  val = evaluator.Evaluator(losses.softmax_xent, 64)(
+      states['blank'], splits.x_val, splits.y_val)['loss']
+  assert fits['blank'][1]['history'][-1]['val_loss'] == pytest.approx(
+      val, rel=1e-5)
+
+
 def test_checkpoint_round_trip(fake_mnist_dir, tmp_path):
   config = tiny_attention_config(fake_mnist_dir, epochs=1)
   config.model.name = 'cbam'

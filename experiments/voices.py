@@ -1,0 +1,248 @@
+"""The voices recipe (issue 16, docs/voices.md): the full recipe and the
+variants of ablation.variants, over every LOSO fold (or one split) x seeds.
+
+Run <workdir>/<variant>/[loso_<speaker>/]seed<k> is a supervised run of the
+variant's config (ablation.changes[variant] over the full recipe) whose train
+step applies config.augment's on-device augmentations (data/specaugment.py).
+Runs go seed by seed, fold by fold, variant by variant, so a table stopped
+early already compares every variant. A run whose results.json holds the
+epochs its config asks for is read back, not trained again (its config.json
+must match), so a killed ablation resumes where it stopped and a larger one
+reuses the runs it shares with a smaller one. Writes voices.{md,csv} (per
+variant: mean ± 95% CI over folds x seeds, the paired difference to the full
+recipe, each speaker's mean), for the loso split loso.{md,csv} (every fold),
+and results.json.
+"""
+
+import json
+import math
+import os
+
+from absl import logging
+import ml_collections
+
+from configs import base
+from data import fetch
+from data import fsdd
+from data import logmel
+from data import specaugment
+import errors
+from eval import report
+from experiments import supervised
+from experiments import sweep
+from train import console
+from train import metrics
+from train import workdir as workdir_lib
+
+FULL = 'full'
+# The driver's own fields: a run's config.json leaves them out, so that
+# adding a variant keeps every finished run.
+DRIVER_FIELDS = ('ablation', 'estimate_min_per_1k_rows')
+
+
+def _paths(tree, prefix=''):
+  """{'data.normalize': 'train'} of {'data': {'normalize': 'train'}}."""
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(_paths(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = value
+  return out
+
+
+def changes(config, name):
+  """The dotted-path overrides of variant `name` ({} for 'full'), each
+  naming a field the config has."""
+  if name == FULL:
+    return {}
+  if name not in config.ablation.changes:
+    raise errors.ConfigError(
+        f'ablation.variants: {name!r} unknown; choices: '
+        f'{", ".join([FULL, *sorted(config.ablation.changes)])}')
+  paths = _paths(config.ablation.changes[name].to_dict())
+  for path in paths:
+    node = config
+    for part in path.split('.'):
+      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+        raise errors.ConfigError(
+            f'ablation.changes.{name}.{path}: the config has no such field')
+      node = node[part]
+  return paths
+
+
+def copies(cfg):
+  """The versions of each training recording: original plus perturbed."""
+  return len(logmel.versions(cfg.data))
+
+
+def variant_config(config, name):
+  """Variant `name`'s config without the driver's fields; with
+  ablation.equal_steps, its epochs scaled to the full recipe's steps."""
+  cfg = base.derive(config, keep=[k for k in config.keys()
+                                  if k not in DRIVER_FIELDS],
+                    **changes(config, name))
+  if config.ablation.equal_steps:
+    cfg.train.epochs = max(1, round(
+        config.train.epochs * copies(config) / copies(cfg)))
+  return cfg
+
+
+def check(config):
+  """{variant: its config}, or a ConfigError before anything is written."""
+  variants = tuple(config.ablation.variants)
+  if not variants or len(set(variants)) != len(variants):
+    raise errors.ConfigError(
+        f'ablation.variants={variants}: need distinct names')
+  if config.data.name != 'fsdd_logmel':
+    raise errors.ConfigError(
+        f'data.name={config.data.name!r}: the voices driver trains on '
+        'fsdd_logmel (its augmentations take [B, frames, mels, 1])')
+  if config.seeds < 1 or config.replicas != 1:
+    raise errors.ConfigError(
+        f'seeds={config.seeds}, replicas={config.replicas}: need seeds >= 1 '
+        'and replicas 1 (the driver trains seeds one after another)')
+  configs = {name: variant_config(config, name) for name in variants}
+  for cfg in configs.values():
+    logmel.check_config(cfg.data)
+    specaugment.check_config(cfg.augment)
+  return configs
+
+
+def finished(cfg, run_dir, signature):
+  """The results of a run finished with this config and data, or None; a
+  run of another config or other data is refused."""
+  path = os.path.join(run_dir, 'results.json')
+  if not os.path.exists(path):
+    return None
+  workdir_lib.check_config(cfg, run_dir, signature)
+  with open(path) as f:
+    result = json.load(f)
+  return result if result.get('epochs_run') == cfg.train.epochs else None
+
+
+def estimate_min(config, cfg, recordings):
+  """Rough minutes one run of `cfg` takes (config.estimate_min_per_1k_rows)."""
+  rows = (recordings * cfg.data.fractions[0] * cfg.data.train_fraction *
+          copies(cfg))
+  return cfg.train.epochs * rows / 1000 * config.estimate_min_per_1k_rows
+
+
+def _stat(values):
+  """(mean, 95% CI half-width) of a list; NaN for an empty one."""
+  return report.mean_std_ci(values)[::2] if values else (math.nan, math.nan)
+
+
+def table_rows(config, configs, results, speakers):
+  """A row per variant: mean ± 95% CI over its runs, the mean and CI of its
+  paired (same fold and seed) differences to 'full', each speaker's mean."""
+  full = {key[1:]: r['test_accuracy'] for key, r in results.items()
+          if key[0] == FULL}
+  rows = []
+  for name, cfg in configs.items():
+    runs = {key[1:]: r for key, r in results.items() if key[0] == name}
+    acc = [r['test_accuracy'] for r in runs.values()]
+    delta, delta_ci = _stat([r['test_accuracy'] - full[k]
+                             for k, r in runs.items() if k in full])
+    vs_full = ''
+    if name != FULL and not math.isnan(delta):
+      vs_full = f'{delta:+.4f}' + (
+          '' if math.isnan(delta_ci) else f' ± {delta_ci:.4f}')
+    per_speaker = {
+        speaker: _stat([r['test_accuracy_per_speaker'][speaker]
+                        for r in runs.values()
+                        if speaker in r['test_accuracy_per_speaker']])[0]
+        for speaker in speakers}
+    rows.append({
+        'variant': name,
+        'changes': ', '.join(f'{k}={v}' for k, v in
+                             changes(config, name).items()),
+        'test accuracy': report.fmt_mean_ci(acc), **report.seed_stats(acc),
+        'vs full': vs_full, 'delta': delta, 'delta_ci95': delta_ci,
+        **per_speaker, 'params': next(iter(runs.values()))['params'],
+        'epochs': cfg.train.epochs,
+        'train s/run': round(sum(r['train_time_s'] for r in runs.values())
+                             / len(runs)),
+    })
+  return rows
+
+
+def write_tables(config, workdir, configs, results, folds, speakers):
+  """voices.{md,csv}, loso.{md,csv} for the loso split, results.json."""
+  rows = table_rows(config, configs, results, speakers)
+  columns = ['variant', 'changes', 'test accuracy', 'vs full', *speakers,
+             'params', 'epochs', 'train s/run']
+  csv_columns = ['variant', 'changes', *report.STATS, 'delta', 'delta_ci95',
+                 *speakers, 'params', 'epochs', 'train s/run']
+  split = config.data.split
+  over = (f'{len(folds)} LOSO folds x seeds' if folds else 'seeds')
+  steps = (' With ablation.equal_steps a variant with fewer or more training '
+           'copies trains more or fewer epochs ("epochs"), so every variant '
+           'takes the same optimizer steps.' if config.ablation.equal_steps
+           else '')
+  table = report.write_table(
+      rows, os.path.join(workdir, 'voices'), columns,
+      title=f'Voices recipe on FSDD, {split} split: test accuracy'
+      + (', ablation' if len(configs) > 1 else ''),
+      notes=[
+          f'{sweep.seeds_note(config).capitalize()} (split seed '
+          f'{config.data.split_seed}). "test accuracy": mean ± 95% CI '
+          f'(Student t) over {over}; "vs full": mean ± 95% CI of the '
+          'difference to the full recipe on the same fold and seed (paired); '
+          'a speaker\'s column: the mean accuracy on that speaker\'s test '
+          'recordings (for LOSO, the fold holding them out).' + steps,
+          f'{metrics.machine_note()} Train time excludes compilation.'],
+      csv_columns=csv_columns)
+  loso = {}
+  if folds:
+    by_variant = {}
+    for (name, folder, _), r in results.items():
+      by_variant.setdefault(name, []).append({**r, 'fold': folder})
+    loso = {'loso': sweep.write_loso_table(
+        config, workdir, by_variant, folds, 'the voices recipe',
+        label='variant')}
+  metrics.write_results(workdir, {'table': report.select(rows, csv_columns),
+                                  **loso})
+  print(table)
+  return rows
+
+
+def run(config, workdir):
+  """Trains every variant x fold x seed not yet finished; writes the tables."""
+  configs = check(config)
+  recordings = fsdd.list_recordings(
+      fetch.ensure_fsdd(config.data.dir, config.data.allow_download))
+  signature = fsdd.signature(recordings, logmel.FEATURES)
+  workdir_lib.record_config(config, workdir, signature)
+  folds = sweep.fold_folders(fsdd.loso_folds(config.data)) if (
+      config.data.split == 'loso') else {}
+  fold_fields = {folder: {'data.loso_fold': fold}
+                 for folder, (fold, _) in folds.items()} or {'': {}}
+  results, todo = {}, []
+  for seed in sweep.seed_range(config):
+    for folder, fields in fold_fields.items():
+      for name, variant_cfg in configs.items():
+        cfg = base.derive(variant_cfg, experiment='supervised', seed=seed,
+                          seeds=1, **fields)
+        run_dir = os.path.join(workdir, name, folder, f'seed{seed}')
+        result = finished(cfg, run_dir, signature)
+        if result is None:
+          todo.append(((name, folder, seed), cfg, run_dir))
+        else:
+          results[name, folder, seed] = result
+  minutes = sum(estimate_min(config, cfg, len(recordings))
+                for _, cfg, _ in todo)
+  logging.info(
+      'voices: %d variants x %d folds x %d seeds, %d finished, %d to run; '
+      'estimated time %s (rough, the 2-core CPU: estimate_min_per_1k_rows=%g)',
+      len(configs), len(fold_fields), config.seeds, len(results), len(todo),
+      console.duration(60 * minutes), config.estimate_min_per_1k_rows)
+  runs = console.RunCounter(len(todo))
+  for key, cfg, run_dir in todo:
+    label = ' '.join(filter(None, (key[0], key[1], f'seed {key[2]}')))
+    runs.start(label)
+    results[key] = supervised.train_and_evaluate(
+        cfg, run_dir, specaugment.make(cfg.augment, logmel.NUM_CLASSES))
+    runs.finish(f'{label}: test_accuracy {results[key]["test_accuracy"]:.4f}')
+  speakers = fsdd.speakers(recordings)
+  return write_tables(config, workdir, configs, results, folds, speakers)

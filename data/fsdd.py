@@ -22,6 +22,7 @@ import soundfile as sf
 
 import data
 import errors
+from data import cache
 from data import fetch
 from data import splits as splits_lib
 
@@ -149,6 +150,19 @@ def load_all(recordings, sample_rate=8000, on_other_rate='resample',
     logging.warning('skipped %d of %d recordings (data.on_bad_file=skip)',
                     len(skipped), len(recordings))
   return waves, np.asarray(kept, np.int64), skipped
+
+
+def load_waves(cfg, recordings):
+  """load_all with the data config's rate and bad-file settings."""
+  return load_all(recordings, cfg.sample_rate, cfg.on_other_rate,
+                  cfg.on_bad_file)
+
+
+def source_params(cfg, recordings):
+  """What a cached feature of `recordings` depends on besides its own
+  parameters: how they are loaded, and the files themselves."""
+  return dict(on_other_rate=cfg.on_other_rate, on_bad_file=cfg.on_bad_file,
+              files=cache.file_signature([r.path for r in recordings]))
 
 
 def _stratified_val(indices, digits, val_fraction, seed):

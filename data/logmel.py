@@ -106,13 +106,10 @@ def version_mels(cfg, recordings, kind, value):
   """([dB log-mel [t_i, n_mels]] of one version of every kept recording,
   kept indices into `recordings`), cached."""
   params = dict(_feature(cfg), kind=kind, value=value,
-                on_other_rate=cfg.on_other_rate, on_bad_file=cfg.on_bad_file,
-                files=cache.file_signature([r.path for r in recordings]),
-                version=_VERSION)
+                **fsdd.source_params(cfg, recordings), version=_VERSION)
 
   def compute():
-    waves, kept, _ = fsdd.load_all(recordings, cfg.sample_rate,
-                                   cfg.on_other_rate, cfg.on_bad_file)
+    waves, kept, _ = fsdd.load_waves(cfg, recordings)
     logging.info('Computing %d log-mel features, %s %g (once: they are '
                  'cached)', len(waves), kind, value)
     mels = []

@@ -89,13 +89,10 @@ def spectrogram_images(cfg, recordings):
   """(uint8 images [N, n_mels, frames, channels], kept indices), cached."""
   _check(cfg)
   params = dict(_feature(cfg), channels=cfg.channels, cmap=cfg.cmap,
-                on_other_rate=cfg.on_other_rate, on_bad_file=cfg.on_bad_file,
-                files=cache.file_signature([r.path for r in recordings]),
-                version=_VERSION)
+                **fsdd.source_params(cfg, recordings), version=_VERSION)
 
   def compute():
-    waves, kept, _ = fsdd.load_all(recordings, cfg.sample_rate,
-                                   cfg.on_other_rate, cfg.on_bad_file)
+    waves, kept, _ = fsdd.load_waves(cfg, recordings)
     logging.info('Computing %d spectrogram images (once: they are cached)',
                  len(waves))
     # disable=None: no bar when stderr is not a terminal.

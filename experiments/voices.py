@@ -40,17 +40,6 @@ FULL = 'full'
 DRIVER_FIELDS = ('ablation', 'estimate_min_per_1k_rows')
 
 
-def _paths(tree, prefix=''):
-  """{'data.normalize': 'train'} of {'data': {'normalize': 'train'}}."""
-  out = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      out.update(_paths(value, f'{prefix}{key}.'))
-    else:
-      out[f'{prefix}{key}'] = value
-  return out
-
-
 def changes(config, name):
   """The dotted-path overrides of variant `name` ({} for 'full'), each
   naming a field the config has."""
@@ -60,7 +49,7 @@ def changes(config, name):
     raise errors.ConfigError(
         f'ablation.variants: {name!r} unknown; choices: '
         f'{", ".join([FULL, *sorted(config.ablation.changes)])}')
-  paths = _paths(config.ablation.changes[name].to_dict())
+  paths = workdir_lib.flat(config.ablation.changes[name].to_dict())
   for path in paths:
     node = config
     for part in path.split('.'):

@@ -28,15 +28,16 @@ RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
 # had from the start, and no other config has. An older config.json that has
 # a neighbour but not the field is read as holding that value, so such runs
 # still resume and load. data.train_folder marks configs/attention_mnist.py's
-# runs, model.dtype configs/spectrogram_cnn.py's.
+# runs, data.cmap configs/spectrogram_cnn.py's (model.dtype would also mark
+# configs/fsdd_voices.py's, which never had these fields).
 ADDED_FIELDS = {
     'defaults': ('seed', defaults_lib.LEGACY),
     'data.loso_fold': ('data.test_speaker', -1),
     # Issue 12, the study's protocols as the defaults: each value is the
     # behaviour before it (docs/defaults.md).
     'model.attention_residual': ('data.train_folder', True),
-    'model.channel_pool': (('data.train_folder', 'model.dtype'), 'avg_max'),
-    'model.noise_models': ('model.dtype', 'hybrid'),
+    'model.channel_pool': (('data.train_folder', 'data.cmap'), 'avg_max'),
+    'model.noise_models': ('data.cmap', 'hybrid'),
     'approach_b.embedding': ('approach_b.merger', 'merger'),
 }
 
@@ -67,11 +68,12 @@ def _read_config(path):
   return config
 
 
-def _flat(d, prefix=''):
+def flat(d, prefix=''):
+  """{'data.split': 'loso'} of {'data': {'split': 'loso'}}."""
   out = {}
   for k, v in d.items():
     if isinstance(v, dict):
-      out.update(_flat(v, f'{prefix}{k}.'))
+      out.update(flat(v, f'{prefix}{k}.'))
     else:
       out[f'{prefix}{k}'] = v
   return out
@@ -117,7 +119,7 @@ def check_config(config, workdir, signature=None):
   new = json.loads(config.to_json_best_effort())
   has_ckpt = _has_checkpoints(workdir)
   if has_ckpt and os.path.exists(path) and not force:
-    old, cur = _flat(_read_config(path)), _flat(new)
+    old, cur = flat(_read_config(path)), flat(new)
     diff = sorted(k for k in old.keys() | cur.keys()
                   if k not in RESUMABLE_FIELDS and old.get(k) != cur.get(k))
     if diff:

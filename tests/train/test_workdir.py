@@ -103,6 +103,9 @@ def test_runs_before_the_protocol_fields_read_as_ours(tmp_path, module, arg,
     # A stage of the MFCC experiment (no approach_b group).
     {'model': {'name': 'autoencoder', 'hidden': 256}, 'seed': 0,
      'data': {'name': 'fsdd_mfcc_flat', 'test_speaker': 'theo'}},
+    # configs/fsdd_voices.py: an FSDD CNN with model.dtype, no such fields.
+    {'model': {'name': 'voice_resnet', 'dtype': 'float32'}, 'seed': 0,
+     'data': {'name': 'fsdd_logmel', 'test_speaker': 'theo', 'loso_fold': -1}},
 ])
 def test_protocol_fields_are_not_invented_elsewhere(tmp_path, config):
   (tmp_path / 'config.json').write_text(json.dumps(config))

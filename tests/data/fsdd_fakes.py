@@ -1,6 +1,7 @@
 """Tiny generated FSDD folders for the FSDD/MFCC tests."""
 
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -45,3 +46,16 @@ def shared_fsdd():
   if not (rec.is_dir() and any(rec.glob('*.wav'))):
     pytest.skip(f'FSDD recordings not found at {rec.resolve()}')
   return conftest.SHARED_DATA.resolve()
+
+
+def copy_two_speakers(shared, root):
+  """Copies indices 0-2 of every digit by george and theo from the shared
+  FSDD to <root>/fsdd/recordings; returns the data dir `root`."""
+  rec = root / 'fsdd' / 'recordings'
+  rec.mkdir(parents=True)
+  src = shared / 'fsdd' / 'recordings'
+  for d in range(10):
+    for speaker in ('george', 'theo'):
+      for i in range(3):
+        shutil.copy(src / f'{d}_{speaker}_{i}.wav', rec)
+  return root

@@ -1,7 +1,6 @@
 """Log-mel features of FSDD: frames, normalisation, copies, caching."""
 
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from configs import fsdd_voices
 import data
 from data import logmel
 import errors
+from tests.data import fsdd_fakes
 
 FEATURE = dict(sample_rate=8000, n_mels=16, n_fft=256, hop_length=128,
                top_db=80.0)
@@ -136,13 +136,7 @@ def test_bad_fields_are_config_errors_naming_the_field(
 
 def test_shared_fsdd_logmel(shared_fsdd, tmp_path):
   """Real files of two speakers at the recipe's full feature size."""
-  rec = tmp_path / 'data' / 'fsdd' / 'recordings'
-  rec.mkdir(parents=True)
-  src = shared_fsdd / 'fsdd' / 'recordings'
-  for d in range(10):
-    for speaker in ('george', 'theo'):
-      for i in range(3):
-        shutil.copy(src / f'{d}_{speaker}_{i}.wav', rec)
+  fsdd_fakes.copy_two_speakers(shared_fsdd, tmp_path / 'data')
   cfg = fsdd_voices.get_config('loso').data
   cfg.update(dir=str(tmp_path / 'data'), cache_dir=str(tmp_path / 'cache'),
              loso_fold=1)

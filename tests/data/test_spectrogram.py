@@ -1,7 +1,6 @@
 """Log-mel spectrogram images of FSDD: shape, range, content, caching."""
 
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from configs import spectrogram_cnn
 import data
 from data import spectrogram
 import errors
+from tests.data import fsdd_fakes
 
 FEATURE = dict(sample_rate=8000, n_mels=32, n_fft=256, hop_length=64,
                frames=32, top_db=80.0)
@@ -116,13 +116,7 @@ def test_bad_fields_are_config_errors_naming_the_field(
 
 def test_shared_fsdd_spectrograms(shared_fsdd, tmp_path):
   """The real files of two speakers, at the full 128x128 size."""
-  rec = tmp_path / 'data' / 'fsdd' / 'recordings'
-  rec.mkdir(parents=True)
-  src = shared_fsdd / 'fsdd' / 'recordings'
-  for d in range(10):
-    for speaker in ('george', 'theo'):
-      for i in range(3):
-        shutil.copy(src / f'{d}_{speaker}_{i}.wav', rec)
+  fsdd_fakes.copy_two_speakers(shared_fsdd, tmp_path / 'data')
   cfg = spectrogram_cnn.get_config('speaker').data
   cfg.update(dir=str(tmp_path / 'data'), cache_dir=str(tmp_path / 'cache'))
   s = data.get_dataset(cfg)

@@ -64,8 +64,10 @@ def test_mean_latents_is_each_utterances_mean_pair_latent():
   np.testing.assert_array_equal(mfcc.mean_latents(latents), [[2, 4], [5, 7]])
 
 
-def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
-  config = mfcc_fsdd.get_config('smoke')
+def _tiny_real_run(shared_fsdd, tmp_path, arg):
+  """mfcc.run of configs/mfcc_fsdd.py:<arg> on 60 real recordings, one
+  split and one AE size; returns its workdir."""
+  config = mfcc_fsdd.get_config(arg)
   config.data.dir = str(shared_fsdd)
   config.data.cache_dir = str(tmp_path / 'cache')
   config.data.max_index = 1  # 60 recordings
@@ -75,6 +77,11 @@ def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
   config.train.progress = False
   workdir = str(tmp_path / 'run')
   mfcc.run(config, workdir)
+  return workdir
+
+
+def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
+  workdir = _tiny_real_run(shared_fsdd, tmp_path, 'smoke')
 
   with open(os.path.join(workdir, 'table1.csv')) as f:
     rows = list(csv.DictReader(f))
@@ -94,17 +101,9 @@ def test_smoke_every_approach_on_real_files(shared_fsdd, tmp_path):
 
 
 def test_variants_label_their_rows_and_skip_the_merger(shared_fsdd, tmp_path):
-  config = mfcc_fsdd.get_config(
+  workdir = _tiny_real_run(
+      shared_fsdd, tmp_path,
       'approach_a,approach_b,smoke,encoder_l2,mean_latents')
-  config.data.dir = str(shared_fsdd)
-  config.data.cache_dir = str(tmp_path / 'cache')
-  config.data.max_index = 1  # 60 recordings
-  config.splits = ('random',)
-  config.approach_a.dims = (8,)
-  config.approach_a.curves_dim = 8
-  config.train.progress = False
-  workdir = str(tmp_path / 'run')
-  mfcc.run(config, workdir)
 
   with open(os.path.join(workdir, 'table1.csv')) as f:
     rows = list(csv.DictReader(f))

@@ -8,8 +8,11 @@ the 17 longer ones cropped about their centre) and normalised by
 data.normalize:
   utterance: z-score with the clip's own mean and std over its real frames,
              so loudness and microphone gain drop out;
-  train:     z-score per mel band with the training rows' statistics;
+  train:     z-score per mel band with the training rows' statistics (kept
+             beside the run as ZSCORE_FILE, for eval.predict);
   none:      the dB values as they are.
+eval.predict makes a new recording's input with the same functions
+(wave_log_mel, model_inputs).
 Perturbed copies of every training recording join the training split only
 (validation and test stay the recordings as they are): data.speed_perturb
 factors (resampled, tempo and pitch change together as in Kaldi's speed
@@ -35,6 +38,10 @@ FEATURES = f'log-mel features v{_VERSION}'
 NUM_CLASSES = 10
 NORMALIZE = ('utterance', 'train', 'none')
 ORIGINAL = ('original', 0.0)  # the recordings as they are: version 0
+# Beside a run with data.normalize='train': {'mean', 'std'} per mel band, the
+# training statistics its inputs were z-scored with, which new recordings
+# need too (eval.predict). Written by the run (info['run_files']).
+ZSCORE_FILE = 'logmel_zscore.json'
 
 
 def log_mel(wave, *, sample_rate, n_mels, n_fft, hop_length, top_db):
@@ -102,6 +109,12 @@ def _feature(cfg):
               hop_length=cfg.hop_length, top_db=cfg.top_db)
 
 
+def wave_log_mel(wave, cfg):
+  """dB log-mel [t, n_mels] of one wave at cfg.sample_rate: what the pipeline
+  caches per recording version (and eval.predict computes per file)."""
+  return log_mel(wave, **_feature(cfg))
+
+
 def version_mels(cfg, recordings, kind, value):
   """([dB log-mel [t_i, n_mels]] of one version of every kept recording,
   kept indices into `recordings`), cached."""
@@ -118,7 +131,7 @@ def version_mels(cfg, recordings, kind, value):
                           unit='file', leave=False, disable=None):
       if (kind, value) != ORIGINAL:
         wave = perturb(wave, kind, value, cfg.sample_rate, cfg.n_fft)
-      mels.append(log_mel(wave, **_feature(cfg)))
+      mels.append(wave_log_mel(wave, cfg))
     flat, lengths = cache.pack_ragged(mels)
     return {'flat': flat, 'lengths': lengths, 'kept': kept}
 
@@ -128,20 +141,32 @@ def version_mels(cfg, recordings, kind, value):
   return cache.unpack_ragged(arrays['flat'], arrays['lengths']), arrays['kept']
 
 
-def model_inputs(mels, cfg):
-  """[N, frames, n_mels] from ragged dB log-mels (before a 'train' z-score)."""
+def zscore_stats(train_mels):
+  """(mean, std) float32 [n_mels] over the real frames of every training row,
+  copies included: the statistics of what the model trains on."""
+  frames_AxF = np.concatenate(train_mels)
+  return frames_AxF.mean(0), np.maximum(frames_AxF.std(0), 1e-5)
+
+
+def model_inputs(mels, cfg, zscore=None):
+  """float32 [N, frames, n_mels, 1] from ragged dB log-mels, framed and
+  normalised by cfg.normalize ('train': with zscore = (mean, std))."""
   if cfg.normalize == 'utterance':
     mels = [normalize_utterance(m) for m in mels]
   out = np.zeros((len(mels), cfg.frames, cfg.n_mels), np.float32)
   for i, m in enumerate(mels):
     out[i] = fixed_frames(m, cfg.frames)
-  return out
+  if cfg.normalize == 'train':
+    mean, std = zscore
+    out = (out - mean) / std
+  return out[..., None]
 
 
 def fsdd_logmel(cfg):
   """Splits of FSDD log-mel features [N, frames, n_mels, 1] by cfg.split,
   with perturbed copies of the training recordings appended to the training
-  split; info['test_speakers'] names each test item's speaker."""
+  split; info['test_speakers'] names each test item's speaker and, with
+  normalize='train', info['run_files'] holds the run's ZSCORE_FILE."""
   check_config(cfg)
   recordings = fsdd.list_recordings(
       fetch.ensure_fsdd(cfg.dir, cfg.allow_download))
@@ -158,22 +183,19 @@ def fsdd_logmel(cfg):
   train, val, test = fsdd.train_subset(parts, labels, cfg.train_fraction,
                                        cfg.split_seed)
   train_mels = [m[i] for m in mels for i in train]
-  xs = [model_inputs(train_mels, cfg),
-        *(model_inputs([mels[0][i] for i in idx], cfg) for idx in (val, test))]
-  if cfg.normalize == 'train':
-    # Over the real frames of every training row, copies included: the
-    # statistics of what the model trains on.
-    frames_AxF = np.concatenate(train_mels)
-    mean, std = frames_AxF.mean(0), np.maximum(frames_AxF.std(0), 1e-5)
-    xs = [(x - mean) / std for x in xs]
+  zscore = zscore_stats(train_mels) if cfg.normalize == 'train' else None
+  xs = [model_inputs(train_mels, cfg, zscore),
+        *(model_inputs([mels[0][i] for i in idx], cfg, zscore)
+          for idx in (val, test))]
   ys = [np.tile(labels[train], len(mels)), labels[val], labels[test]]
   logging.info('fsdd_logmel %s split: %d train (%d recordings x %d versions) '
                '/ %d val / %d test', cfg.split, len(ys[0]), len(train),
                len(mels), len(val), len(test))
-  return splits_lib.Splits(
-      *(a for x, y in zip(xs, ys)
-        for a in (x[..., None].astype(np.float32), y)),
-      num_classes=NUM_CLASSES,
-      info={'test_files': [recordings[i].path for i in test],
-            'test_speakers': [recordings[i].speaker for i in test],
-            'signature': signature})
+  info = {'test_files': [recordings[i].path for i in test],
+          'test_speakers': [recordings[i].speaker for i in test],
+          'signature': signature}
+  if zscore is not None:
+    info['run_files'] = {ZSCORE_FILE: {'mean': zscore[0].tolist(),
+                                       'std': zscore[1].tolist()}}
+  return splits_lib.Splits(*(a for x, y in zip(xs, ys) for a in (x, y)),
+                           num_classes=NUM_CLASSES, info=info)

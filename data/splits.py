@@ -21,7 +21,9 @@ class Splits:
   y_test: np.ndarray
   num_classes: int = 10
   # info['signature'], where a pipeline sets it, describes the source data
-  # (see `signature`); the workdir records it in data.json.
+  # (see `signature`); the workdir records it in data.json. info['run_files']
+  # ({file name: JSON-able}) is what a supervised run keeps beside its
+  # checkpoints to preprocess new inputs as its own were (eval.predict).
   info: Optional[dict] = None
 
 

@@ -9,7 +9,13 @@ pipeline did (its config.json says how), by the data layer's own functions:
     length, 1.016 s by default, as its training recordings were);
   the MFCC baseline (fsdd_mfcc_mean; the <split>/seed<k>/baseline/mlp run of
     an MFCC experiment): .wav recordings, their mean MFCC frame z-scored with
-    the run's training statistics.
+    the run's training statistics;
+  voices runs (fsdd_logmel; the <variant>/[loso_<speaker>/]seed<k> runs of
+    configs/fsdd_voices.py): .wav recordings, their log-mel features centred
+    in the run's data.frames (padded with the clip's floor, or cropped about
+    their centre, as its test recordings were) and normalised as its
+    data.normalize says (per utterance, with the run's training statistics
+    for 'train', or not at all).
 Audio at a higher sample rate than the run's is resampled (unless the run has
 data.on_other_rate=error). A lower rate (the upper band the model learnt from
 is missing) and a recording longer than MAX_SECONDS (not one spoken digit:
@@ -31,6 +37,7 @@ import soundfile as sf
 
 import data
 from data import fsdd
+from data import logmel
 from data import mfcc
 from data import mnist
 from data import mnist_pipeline
@@ -108,10 +115,36 @@ def mfcc_reader(config, workdir):
   return read, '.wav recordings of one spoken digit'
 
 
+def logmel_reader(config, workdir):
+  """(path -> model input, what the run takes) of a voices (log-mel) run.
+
+  With data.normalize='train' the z-score statistics come from the run's
+  logmel.ZSCORE_FILE or, for a run made before it was written, from its data
+  again (data.dir must hold FSDD).
+  """
+  cfg = config.data
+  zscore = None
+  if cfg.normalize == 'train':
+    path = os.path.join(workdir, logmel.ZSCORE_FILE)
+    if os.path.exists(path):
+      with open(path) as f:
+        stats = json.load(f)
+    else:
+      stats = data.get_dataset(cfg).info['run_files'][logmel.ZSCORE_FILE]
+    # float32 as the pipeline computed them (JSON holds them exactly).
+    zscore = tuple(np.asarray(stats[k], np.float32) for k in ('mean', 'std'))
+
+  def read(path):
+    mel = logmel.wave_log_mel(read_audio(path, cfg), cfg)
+    return logmel.model_inputs([mel], cfg, zscore)[0]
+  return read, '.wav recordings of one spoken digit'
+
+
 READERS = {
     'reduced_mnist': mnist_reader,
     'fsdd_spectrogram': spectrogram_reader,
     'fsdd_mfcc_mean': mfcc_reader,
+    'fsdd_logmel': logmel_reader,
 }
 
 
@@ -184,6 +217,7 @@ if __name__ == '__main__':
                     'Which checkpoint to predict with.')
   flags.DEFINE_string('data_dir', None,
                       'Data root instead of the run\'s data.dir (only read '
-                      'for MFCC runs that lack their z-score file).')
+                      'for MFCC and data.normalize=train log-mel runs that '
+                      'lack their z-score file).')
   flags.mark_flag_as_required('workdir')
   app.run(main)

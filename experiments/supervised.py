@@ -1,5 +1,7 @@
 """Entry point of single-model supervised runs: data -> model -> fit -> test."""
 
+import os
+
 import data
 import errors
 import nets
@@ -8,6 +10,7 @@ from train import losses
 from train import metrics
 from train import state as state_lib
 from train import trainer
+from train import workdir as workdir_lib
 
 
 def test_metrics(config, state, splits, prefix='test_'):
@@ -30,7 +33,8 @@ def test_metrics(config, state, splits, prefix='test_'):
 
 
 def train_and_evaluate(config, workdir, augment_fn=None):
-  """Trains config.model on config.data; writes results.json; returns it.
+  """Trains config.model on config.data; writes results.json and the data's
+  info['run_files'] (data/splits.py); returns the results.
 
   augment_fn: trainer.fit's on-device transform of training batches, or None.
   """
@@ -41,6 +45,9 @@ def train_and_evaluate(config, workdir, augment_fn=None):
   splits = data.get_dataset(config.data)
   model = nets.get_model(config.model, config.defaults)
   state, run = trainer.fit(config, workdir, model, splits, augment_fn)
+  # After fit, which refuses a workdir holding another run.
+  for name, obj in (splits.info or {}).get('run_files', {}).items():
+    workdir_lib.write_json(os.path.join(workdir, name), obj)
   replicas = state_lib.replica_seeds(config)
   results = {
       'model': config.model.name, 'seed': config.seed, 'replicas': replicas,

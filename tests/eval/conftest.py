@@ -1,12 +1,15 @@
-"""Tiny trained runs that eval scripts read back: MNIST, spectrogram, MFCC."""
+"""Tiny trained runs that eval scripts read back: MNIST, spectrogram, MFCC,
+voices."""
 
 import types
 
 import pytest
 
+from configs import fsdd_voices
 from configs import mfcc_fsdd
 from configs import spectrogram_cnn
 import data
+import experiments
 from experiments import mfcc
 from experiments import supervised
 from tests import conftest
@@ -61,3 +64,34 @@ def mfcc_run(fake_fsdd_root, tmp_path_factory):
   config.train.progress = False
   mfcc.run(config, str(root / 'run'))
   return _run(root / 'run' / 'random' / 'seed0' / 'baseline' / 'mlp')
+
+
+@pytest.fixture(scope='session')
+def voices_workdir(fake_fsdd_root, tmp_path_factory):
+  """The voices driver on the fake recordings, random split, 16 mels x 16
+  frames, a one-block net, 1 epoch: runs full/seed0 (normalize='utterance')
+  and no_utterance_norm/seed0 ('train'). Same shapes: one compilation."""
+  root = tmp_path_factory.mktemp('voices_run')
+  config = fsdd_voices.get_config('random')
+  config.seeds = 1
+  config.ablation.variants = ('full', 'no_utterance_norm')
+  config.data.update(dir=str(fake_fsdd_root), allow_download=False, n_mels=16,
+                     frames=16, speed_perturb=(),
+                     cache_dir=str(root / 'cache'))
+  config.model.update(stem=4, widths=(8,))
+  config.train.update(epochs=1, batch_size=32, progress=False)
+  config.eval.batch_size = 64
+  experiments.run(config, str(root / 'run'))
+  return root / 'run'
+
+
+@pytest.fixture(scope='session')
+def voices_run(voices_workdir):
+  """The full recipe's run (data.normalize='utterance')."""
+  return _run(voices_workdir / 'full' / 'seed0')
+
+
+@pytest.fixture(scope='session')
+def voices_train_run(voices_workdir):
+  """The no_utterance_norm run (data.normalize='train')."""
+  return _run(voices_workdir / 'no_utterance_norm' / 'seed0')

@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -11,12 +12,16 @@ from PIL import Image
 import pytest
 import soundfile as sf
 
+from configs import fsdd_voices
+import data
+from data import logmel
 from data import mfcc as mfcc_data
 from data import mnist
 import errors
 from eval import common
 from eval import predict
 import nets
+from tests.data import fsdd_fakes
 from train import evaluator
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -80,6 +85,71 @@ def test_wav_is_read_as_the_mfcc_baseline_reads_it(mfcc_run):
   np.testing.assert_allclose(_probabilities(rows), expected, atol=1e-5)
 
 
+def _logmel_inputs(config, workdir, paths):
+  read, _ = predict.READERS['fsdd_logmel'](config, workdir)
+  return np.stack([read(p) for p in paths])
+
+
+@pytest.mark.parametrize('normalize', ['utterance', 'train', 'none'])
+def test_wav_is_read_as_the_logmel_pipeline_reads_it(
+    normalize, voices_run, voices_train_run):
+  run = voices_train_run if normalize == 'train' else voices_run
+  config = run.config.copy_and_resolve_references()
+  config.data.normalize = normalize
+  splits = data.get_dataset(config.data)
+  paths = splits.info['test_files']
+  # The fake recordings (0.1-0.3 s) give 7-19 frames: some are padded to the
+  # 16 frames, some cropped.
+  frames = [1 + sf.info(p).frames // config.data.hop_length for p in paths]
+  assert min(frames) < config.data.frames < max(frames)
+  np.testing.assert_array_equal(
+      _logmel_inputs(config, run.workdir, paths), splits.x_test)
+
+
+@pytest.mark.parametrize('run_name', ['voices_run', 'voices_train_run'])
+def test_a_voices_run_predicts_as_on_its_pipeline_inputs(run_name, request):
+  run = request.getfixturevalue(run_name)
+  paths = run.splits.info['test_files'][:4]
+  rows = predict.predict(run.workdir, paths)
+  np.testing.assert_allclose(
+      _probabilities(rows),
+      _pipeline_probabilities(run, run.splits.x_test[:4]), atol=1e-5)
+
+
+def test_a_train_normalised_voices_run_keeps_its_statistics(
+    voices_run, voices_train_run):
+  assert not os.path.exists(
+      os.path.join(voices_run.workdir, logmel.ZSCORE_FILE))
+  zscore = os.path.join(voices_train_run.workdir, logmel.ZSCORE_FILE)
+  paths = voices_train_run.splits.info['test_files']
+  # A run made before the z-score file existed recomputes its statistics.
+  saved = open(zscore).read()
+  os.remove(zscore)
+  try:
+    x = _logmel_inputs(voices_train_run.config, voices_train_run.workdir,
+                       paths)
+  finally:
+    with open(zscore, 'w') as f:
+      f.write(saved)
+  np.testing.assert_array_equal(x, voices_train_run.splits.x_test)
+
+
+@pytest.mark.parametrize('normalize', ['utterance', 'train'])
+def test_shared_fsdd_wav_is_read_as_the_logmel_pipeline_reads_it(
+    normalize, shared_fsdd, tmp_path):
+  """Real recordings of two speakers at the recipe's full feature size; no
+  run needed ('train' recomputes the statistics, as for an older run)."""
+  config = fsdd_voices.get_config('loso')
+  config.data.update(
+      dir=str(fsdd_fakes.copy_two_speakers(shared_fsdd, tmp_path / 'data')),
+      cache_dir=str(tmp_path / 'cache'), loso_fold=1, speed_perturb=(),
+      normalize=normalize)
+  splits = data.get_dataset(config.data)
+  np.testing.assert_array_equal(
+      _logmel_inputs(config, str(tmp_path), splits.info['test_files']),
+      splits.x_test)
+
+
 def _tone(path, seconds, rate):
   t = np.arange(int(seconds * rate)) / rate
   sf.write(path, (0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32), rate)
@@ -104,6 +174,9 @@ def test_audio_at_a_higher_rate_is_resampled(spectrogram_run, tmp_path):
      r'a\.wav: sample rate 4000 Hz, below the 8000 Hz'),
     ('mfcc_run', lambda d: _tone(d / 'a.wav', 5.0, 8000),
      r'a\.wav: 5\.0 s long; one spoken digit takes at most 3 s'),
+    ('voices_run', lambda d: _tone(d / 'a.wav', 3.5, 16000),
+     r'a\.wav: 3\.5 s long; one spoken digit takes at most 3 s .*; this run '
+     r'takes \.wav recordings'),
     ('mnist_run', lambda d: str(d / 'missing.png'), r'missing\.png: no such'),
 ])
 def test_a_file_of_the_wrong_kind_rate_or_size_is_an_error(
@@ -152,3 +225,23 @@ def test_cli_prints_json_lines_and_one_line_errors(mnist_run, tmp_path):
   assert r.stderr.splitlines() == [
       f'error: {tmp_path}/big.jpg: 64x64 pixels, not 28x28; this run takes '
       '28x28 grayscale digit images (PNG/JPG)']
+
+
+def test_cli_predicts_with_a_voices_run_at_a_higher_rate_not_a_lower(
+    voices_run, tmp_path):
+  recording = voices_run.splits.info['test_files'][0]
+  high_rate = _tone(tmp_path / '16k.wav', 0.5, 16000)
+  r = _cli(f'--workdir={voices_run.workdir}', recording, high_rate)
+  assert r.returncode == 0, r.stderr[-2000:]
+  lines = r.stdout.splitlines()
+  assert len(lines) == 2
+  for path, line in zip((recording, high_rate), lines):
+    assert re.fullmatch(rf'{re.escape(path)}: digit \d \(probability '
+                        r'[01]\.\d{3}\)', line), line
+
+  r = _cli(f'--workdir={voices_run.workdir}', recording,
+           _tone(tmp_path / '4k.wav', 0.5, 4000))
+  assert r.returncode == 1 and r.stdout == ''
+  assert r.stderr.splitlines() == [
+      f'error: {tmp_path}/4k.wav: sample rate 4000 Hz, below the 8000 Hz the '
+      'run was trained at; this run takes .wav recordings of one spoken digit']

@@ -25,7 +25,6 @@ docs/defaults.md, "The study's protocols", quotes the study for each.
 import ml_collections
 
 from configs import base
-from data import cache
 
 APPROACHES = ('baseline', 'approach_a', 'approach_b')
 # A train.l2_pattern on nets.mlp.Autoencoder's encoder kernels only
@@ -54,7 +53,7 @@ def get_config(arg=None):
 
   d = config.data
   d.name = 'fsdd_mfcc_mean'  # each approach picks its view of the features
-  d.cache_dir = cache.DEFAULT_CACHE_DIR
+  d.cache_dir = ''  # '': data.cache.DEFAULT_CACHE_DIR
   d.sample_rate = 8000
   d.on_other_rate = 'resample'  # or 'error'
   d.on_bad_file = 'error'  # or 'skip': skipped files are counted and logged

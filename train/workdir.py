@@ -18,8 +18,11 @@ import errors
 from nets import defaults as defaults_lib
 
 # Fields a resumed run may change: where data lives (its content is checked
-# against data.json), the progress bar, how far to train, and the override.
-RESUMABLE_FIELDS = ('data.dir', 'train.progress', 'train.epochs', 'force')
+# against data.json), where the feature cache lives (its entries are keyed by
+# every feature parameter, so the folder changes no number: a clone elsewhere
+# resumes), the progress bar, how far to train, and the override.
+RESUMABLE_FIELDS = ('data.dir', 'data.cache_dir', 'train.progress',
+                    'train.epochs', 'force')
 
 
 # Fields added after runs were made: field -> (neighbours, the value that

@@ -34,6 +34,24 @@ def test_added_field_reads_as_its_old_behaviour(tmp_path):
     workdir_lib.check_config(config, workdir)
 
 
+def test_a_moved_data_or_cache_folder_resumes_other_fields_do_not(tmp_path):
+  # A clone elsewhere (or another cache folder) must resume a run, say the
+  # study's MFCC stage: its config.json once held the absolute cache path.
+  workdir = _old_run(tmp_path, {'dir': '/old/data', 'cache_dir': '/old/cache',
+                                'n_mfcc': 13})
+  config = ml_collections.ConfigDict(
+      {'data': {'dir': '/new/data', 'cache_dir': '', 'n_mfcc': 13},
+       'seed': 0, 'defaults': 'flax'})
+  workdir_lib.check_config(config, workdir)
+  config.data.n_mfcc = 20
+  with pytest.raises(errors.ConfigError, match=r'data.n_mfcc: 13 -> 20'):
+    workdir_lib.check_config(config, workdir)
+
+
+def test_mfcc_config_records_no_machine_path():
+  assert mfcc_fsdd.get_config().data.cache_dir == ''
+
+
 def test_added_field_is_not_invented_where_it_does_not_belong(tmp_path):
   workdir = _old_run(tmp_path, {'train_per_class': 300})  # MNIST: no speakers
   assert 'loso_fold' not in workdir_lib.load_config(workdir).data

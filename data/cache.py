@@ -57,9 +57,10 @@ def cached(cache_dir, name, params, compute_fn, keys=()):
 
   The file is written to a temporary name and renamed, so a killed run never
   leaves a half-written entry; an entry that cannot be read back, or lacks
-  one of `keys`, is recomputed and replaced (whatever broke it).
+  one of `keys`, is recomputed and replaced (whatever broke it). cache_dir
+  '' is DEFAULT_CACHE_DIR, so configs record no machine's path.
   """
-  path = os.path.join(os.path.expanduser(cache_dir),
+  path = os.path.join(os.path.expanduser(cache_dir or DEFAULT_CACHE_DIR),
                       f'{name}-{params_hash(params)}.npz')
   if os.path.exists(path):
     try:

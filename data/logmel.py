@@ -135,7 +135,7 @@ def version_mels(cfg, recordings, kind, value):
     flat, lengths = cache.pack_ragged(mels)
     return {'flat': flat, 'lengths': lengths, 'kept': kept}
 
-  arrays = cache.cached(cfg.cache_dir or cache.DEFAULT_CACHE_DIR,
+  arrays = cache.cached(cfg.cache_dir,
                         'fsdd_logmel', params, compute,
                         keys=('flat', 'lengths', 'kept'))
   return cache.unpack_ragged(arrays['flat'], arrays['lengths']), arrays['kept']

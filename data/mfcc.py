@@ -92,7 +92,7 @@ def extract(cfg, recordings):
     return {'frames': frames, 'lengths': lengths, 'kept': kept,
             'skipped': np.array([p for p, _ in skipped], dtype=str)}
 
-  out = cache.cached(cfg.cache_dir or cache.DEFAULT_CACHE_DIR, 'fsdd_mfcc',
+  out = cache.cached(cfg.cache_dir, 'fsdd_mfcc',
                      _feature_params(cfg, recordings), compute,
                      keys=('frames', 'lengths', 'kept', 'skipped'))
   feats = cache.unpack_ragged(out['frames'], out['lengths'])

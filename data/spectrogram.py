@@ -100,7 +100,7 @@ def spectrogram_images(cfg, recordings):
         waves, desc='spectrograms', unit='file', leave=False, disable=None)]
     return {'images': np.stack(images), 'kept': kept}
 
-  arrays = cache.cached(cfg.cache_dir or cache.DEFAULT_CACHE_DIR,
+  arrays = cache.cached(cfg.cache_dir,
                         'fsdd_spectrogram', params, compute,
                         keys=('images', 'kept'))
   return arrays['images'], arrays['kept']

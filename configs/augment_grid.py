@@ -5,9 +5,12 @@ augmented ("generated") images per class, `seeds` seeds per cell; writes
 Table 3 and Figure 5 (train/augment_grid.py). Test = 200/class of MNIST test,
 the same in every cell, also the per-epoch validation set as in the study (no
 early stopping or best-epoch selection, so it does not leak into the reported
-numbers). 2 epochs, batch 32: the 36 runs took 30.5 minutes on the 2-core CPU
-shared with four other jobs. `:smoke` is one small cell pair, one seed, one
-epoch (2.7 minutes on that loaded machine):
+numbers). 20 epochs, batch 32: the study trains its Table-5/6 classifier "for a
+fixed number of epochs (20 epochs)" with "the same hyperparameters as in
+Problem 2" (its 3.3); Problem 2 names no count, so Table 3 takes the same
+(issue 12). `:ours` is this codebase's earlier 2 epochs (the 36 runs took
+30.5 minutes on the 2-core CPU shared with four other jobs; 20 epochs take
+about ten times that). `:smoke` is one small cell pair, one seed, one epoch:
   python main.py --config=configs/augment_grid.py:smoke --workdir=runs/augment_smoke"""
 
 import ml_collections
@@ -17,7 +20,7 @@ from data import augment
 
 
 def get_config(arg=None):
-  arg = base.parse_arg(arg, variants=('smoke',))
+  arg = base.parse_arg(arg, variants=('smoke', 'ours'))
   config = base.get_base_config()
   config.experiment = 'augment_grid'
   config.seed = 0
@@ -32,7 +35,7 @@ def get_config(arg=None):
   config.model.name = 'base'
   config.model.dropout = 0.5
 
-  config.train.epochs = 2
+  config.train.epochs = 2 if arg.ours else 20
   config.train.batch_size = 32
   config.train.keep_checkpoints = 1
   config.train.progress = False

@@ -9,9 +9,10 @@ cell's real images (Table 3) or, with grid.synthetic naming an
 `eval.generate` .npz, the first k per class of a GAN's samples (Tables 5, 6);
 grid.augmented_per_class adds that many augmentations per class to the real
 part of every cell (Table 6's 300 real + 1000 augmented). Run <workdir>/real<R>_gen<G>/seed<S> is a
-one-cell, one-seed grid with its own config.json; one with a results.json is
-not trained again, so a stopped grid resumes, and a grid with more seeds or
-cells reuses the runs it shares with an earlier one. Writes Table 3
+one-cell, one-seed grid with its own config.json; one whose results.json holds
+the epochs its config asks for is not trained again, so a stopped grid resumes,
+and a grid with more seeds or cells reuses the runs it shares with an earlier
+one (one trained for fewer epochs resumes from its checkpoint to the new count). Writes Table 3
 (table<grid.table>.md/.csv, table<grid.table>_grid.md/.csv), with augmentations
 Figure 5 (figure5.png), and accuracy_grid.png into the workdir."""
 
@@ -259,20 +260,28 @@ def _run_dir(workdir, real, gen, seed):
   return os.path.join(workdir, f'real{real}_gen{gen}', f'seed{seed}')
 
 
+def finished(run_dir, epochs):
+  """The results.json of a run trained for `epochs` epochs, or None. A cell
+  run with another train.epochs passes the config check (train.epochs is
+  resumable), so without this a 2-epoch cell would stand in a 20-epoch table."""
+  path = os.path.join(run_dir, 'results.json')
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    result = json.load(f)
+  return result if result.get('epochs_run') == epochs else None
+
+
 def collect(config, workdir):
   """{(real, generated): [results of the finished seeds]} read from disk."""
   g = config.grid
   results = {}
   for real in g.real_per_class:
     for gen in g.generated_per_class:
-      runs = []
-      for seed in sweep.seed_range(config):
-        path = os.path.join(_run_dir(workdir, real, gen, seed), 'results.json')
-        if os.path.exists(path):
-          with open(path) as f:
-            runs.append(json.load(f))
-      if runs:
-        results[real, gen] = runs
+      runs = [finished(_run_dir(workdir, real, gen, seed), config.train.epochs)
+              for seed in sweep.seed_range(config)]
+      if any(runs):
+        results[real, gen] = [r for r in runs if r]
   return results
 
 
@@ -316,9 +325,9 @@ def run(config, workdir):
         run_dir = _run_dir(workdir, real, gen, seed)
         run_cfg = run_config(config, real, gen, seed)
         if os.path.exists(os.path.join(run_dir, 'results.json')):
-          # Kept only if made with this config and data.
+          # Made with this config and data, or refused.
           workdir_lib.check_config(run_cfg, run_dir, signature)
-        else:
+        if not finished(run_dir, run_cfg.train.epochs):
           todo.append((run_cfg, run_dir, real, gen, seed))
   runs = console.RunCounter(len(todo))
   for run_cfg, run_dir, real, gen, seed in todo:

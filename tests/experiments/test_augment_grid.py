@@ -92,6 +92,23 @@ def test_grid_runs_writes_table_and_resumes(fake_mnist_dir, tmp_path,
   assert [r['n'] for r in one_seed] == [1, 1]
 
 
+def test_more_epochs_resume_cells_to_the_new_count(fake_mnist_dir, tmp_path,
+                                                  monkeypatch):
+  # train.epochs is resumable, so a 1-epoch cell passes the config check of a
+  # 2-epoch grid: it must train on to 2 epochs, not stand in the new table.
+  monkeypatch.setattr(augment_figure, 'plot_augmentations', lambda *a: None)
+  two = _config(fake_mnist_dir, seeds=1)
+  two.train.epochs = 2
+  fresh = experiments.run(two, str(tmp_path / 'fresh'))
+  workdir = str(tmp_path / 'grid')
+  experiments.run(_config(fake_mnist_dir, seeds=1), workdir)
+  extended = experiments.run(two, workdir)
+  with open(os.path.join(workdir, 'real5_gen5/seed0/results.json')) as f:
+    assert json.load(f)['epochs_run'] == 2
+  # Resumed from the 1-epoch checkpoint, to what a 2-epoch run reaches.
+  assert [r['mean'] for r in extended] == [r['mean'] for r in fresh]
+
+
 @pytest.mark.parametrize('change,match', [
     ({'grid.real_per_class': (5, 31)}, r'grid\.real_per_class=\(5, 31\).*only 30'),
     ({'grid.generated_per_class': (0, -1)}, r'grid\.generated_per_class'),

@@ -3,7 +3,8 @@
 Stage <name> runs config.stages.<name>.config with the driver its
 `experiment` names, in <workdir>/<name>, and on success writes
 <workdir>/<name>/stage.json (its config and wall time). A stage whose
-stage.json holds its current config is skipped; any other is run, and its
+stage.json holds its current config (where the data and caches live aside)
+is skipped; any other is run, and its
 driver resumes what it finished before a kill. A GAN stage then writes
 synthetic.npz, the samples the grid stage after it reads. REPORT.md puts each
 table's cells, our mean ± 95% CI, beside the study's single-run number.
@@ -83,6 +84,27 @@ def _config_json(cfg):
   return json.loads(cfg.to_json_best_effort())
 
 
+# Fields a finished stage may differ in and still be skipped: a run resumes
+# with them changed (train/workdir.py), and none changes a number, so a clone
+# elsewhere (another data.dir) skips what it finished. train.epochs, the other
+# resumable field, does change the numbers: a stage with more epochs runs on.
+_MAY_DIFFER = tuple(f for f in workdir_lib.RESUMABLE_FIELDS
+                    if f != 'train.epochs')
+
+
+def _without(config_json, fields):
+  """A copy of the nested dict without the dotted `fields`."""
+  out = json.loads(json.dumps(config_json))
+  for field in fields:
+    *parents, leaf = field.split('.')
+    node = out
+    for key in parents:
+      node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+      node.pop(leaf, None)
+  return out
+
+
 def finished(cfg, stage_dir):
   """The stage.json record of a stage finished with this config, or None."""
   path = os.path.join(stage_dir, STAGE_FILE)
@@ -90,7 +112,9 @@ def finished(cfg, stage_dir):
     return None
   with open(path) as f:
     record = json.load(f)
-  return record if record.get('config') == _config_json(cfg) else None
+  same = (_without(record.get('config', {}), _MAY_DIFFER) ==
+          _without(_config_json(cfg), _MAY_DIFFER))
+  return record if same else None
 
 
 def write_samples(stage_dir, per_class):

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from configs import base
 from configs import study as study_config
 import errors
 import experiments
@@ -113,6 +114,27 @@ def test_smoke_runs_every_stage_writes_report_and_skips(
   assert stamps == {n: os.path.getmtime(os.path.join(workdir, n,
                                                       'results.json'))
                     for n in config.order}
+  # The same data through another path (a clone elsewhere) skips them too.
+  log.clear()
+  config.data.dir = os.path.join(fake_mnist_dir, '.')
+  experiments.run(config, workdir)
+  assert log[0].startswith('study: 5 stages, 5 finished, 0 to run')
+
+
+def test_a_stage_is_finished_with_its_numbers_config(tmp_path):
+  config = study_config.get_config('smoke')
+  cfg = study.stage_config(config, 'table3', str(tmp_path))
+  stage_dir = str(tmp_path / 'table3')
+  os.makedirs(stage_dir)
+  with open(os.path.join(stage_dir, study.STAGE_FILE), 'w') as f:
+    json.dump({'config': study._config_json(cfg), 'seconds': 1.0}, f)
+  assert study.finished(cfg, stage_dir)
+  moved = base.derive(cfg, **{'data.dir': '/elsewhere', 'force': True,
+                              'train.progress': True})
+  assert study.finished(moved, stage_dir)
+  # More epochs or another seed count change the numbers: not finished.
+  for field, value in (('train.epochs', 3), ('seeds', 3)):
+    assert study.finished(base.derive(cfg, **{field: value}), stage_dir) is None
 
 
 def test_bad_order_is_one_config_error_and_writes_nothing(tmp_path):

@@ -95,18 +95,21 @@ def spectrogram_reader(config, workdir):
   return read, '.wav recordings of one spoken digit'
 
 
-def mfcc_reader(config, workdir):
-  """(path -> model input, what the run takes) of the MFCC baseline.
+def _zscore_stats(workdir, filename, from_data):
+  """The z-score statistics the run kept in `filename` or, for a run made
+  before it kept them, from_data(): its data again (data.dir must hold FSDD)."""
+  path = os.path.join(workdir, filename)
+  if not os.path.exists(path):
+    return from_data()
+  with open(path) as f:
+    return json.load(f)
 
-  The z-score statistics come from the run's mfcc.ZSCORE_FILE or, for a run
-  made before it was written, from its data again (data.dir must hold FSDD).
-  """
-  path = os.path.join(workdir, mfcc.ZSCORE_FILE)
-  if os.path.exists(path):
-    with open(path) as f:
-      stats = json.load(f)
-  else:
-    stats = data.get_dataset(config.data).info
+
+def mfcc_reader(config, workdir):
+  """(path -> model input, what the run takes) of the MFCC baseline, with
+  the run's z-score statistics (mfcc.ZSCORE_FILE)."""
+  stats = _zscore_stats(workdir, mfcc.ZSCORE_FILE,
+                        lambda: data.get_dataset(config.data).info)
   mean, std = np.asarray(stats['mean']), np.asarray(stats['std'])
 
   def read(path):
@@ -116,21 +119,15 @@ def mfcc_reader(config, workdir):
 
 
 def logmel_reader(config, workdir):
-  """(path -> model input, what the run takes) of a voices (log-mel) run.
-
-  With data.normalize='train' the z-score statistics come from the run's
-  logmel.ZSCORE_FILE or, for a run made before it was written, from its data
-  again (data.dir must hold FSDD).
-  """
+  """(path -> model input, what the run takes) of a voices (log-mel) run;
+  with data.normalize='train', the run's z-score statistics
+  (logmel.ZSCORE_FILE)."""
   cfg = config.data
   zscore = None
   if cfg.normalize == 'train':
-    path = os.path.join(workdir, logmel.ZSCORE_FILE)
-    if os.path.exists(path):
-      with open(path) as f:
-        stats = json.load(f)
-    else:
-      stats = data.get_dataset(cfg).info['run_files'][logmel.ZSCORE_FILE]
+    stats = _zscore_stats(
+        workdir, logmel.ZSCORE_FILE,
+        lambda: data.get_dataset(cfg).info['run_files'][logmel.ZSCORE_FILE])
     # float32 as the pipeline computed them (JSON holds them exactly).
     zscore = tuple(np.asarray(stats[k], np.float32) for k in ('mean', 'std'))
 

@@ -272,6 +272,17 @@ def finished(run_dir, epochs):
   return result if result.get('epochs_run') == epochs else None
 
 
+def _check_not_longer(run_cfg, run_dir):
+  """Refuses a finished cell trained for more epochs than the grid asks: it
+  cannot be shortened, and would otherwise be skipped and missing."""
+  with open(os.path.join(run_dir, 'results.json')) as f:
+    trained = json.load(f).get('epochs_run', 0)
+  if trained > run_cfg.train.epochs:
+    raise errors.ConfigError(
+        f'{run_dir}: trained for {trained} epochs, more than train.epochs='
+        f'{run_cfg.train.epochs}; use another workdir')
+
+
 def collect(config, workdir):
   """{(real, generated): [results of the finished seeds]} read from disk."""
   g = config.grid
@@ -316,8 +327,6 @@ def run(config, workdir):
   if synthetic is not None:
     signature = splits_lib.combine_signatures(signature, splits_lib.signature(
         f'{len(synthetic[1])} synthetic images', *synthetic))
-  workdir_lib.record_config(config, workdir, signature)
-  t0 = time.perf_counter()
   todo = []
   for seed in sweep.seed_range(config):
     for real in reals:
@@ -327,8 +336,11 @@ def run(config, workdir):
         if os.path.exists(os.path.join(run_dir, 'results.json')):
           # Made with this config and data, or refused.
           workdir_lib.check_config(run_cfg, run_dir, signature)
+          _check_not_longer(run_cfg, run_dir)
         if not finished(run_dir, run_cfg.train.epochs):
           todo.append((run_cfg, run_dir, real, gen, seed))
+  workdir_lib.record_config(config, workdir, signature)
+  t0 = time.perf_counter()
   runs = console.RunCounter(len(todo))
   for run_cfg, run_dir, real, gen, seed in todo:
     what = f'real {real} + generated {gen} per class, seed {seed}'

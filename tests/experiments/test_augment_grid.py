@@ -107,6 +107,16 @@ def test_more_epochs_resume_cells_to_the_new_count(fake_mnist_dir, tmp_path,
     assert json.load(f)['epochs_run'] == 2
   # Resumed from the 1-epoch checkpoint, to what a 2-epoch run reaches.
   assert [r['mean'] for r in extended] == [r['mean'] for r in fresh]
+  # A 2-epoch cell cannot stand in a 1-epoch table either: one clear error
+  # before anything is written.
+  before = {p: os.path.getmtime(os.path.join(workdir, p))
+            for p in ('config.json', 'table3.md')}
+  with pytest.raises(errors.ConfigError,
+                     match=r'real5_gen0/seed0: trained for 2 epochs, more '
+                           r'than train.epochs=1; use another workdir'):
+    experiments.run(_config(fake_mnist_dir, seeds=1), workdir)
+  assert before == {p: os.path.getmtime(os.path.join(workdir, p))
+                    for p in before}
 
 
 @pytest.mark.parametrize('change,match', [

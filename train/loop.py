@@ -60,6 +60,12 @@ class EpochLoop:
     workdir_lib.check_config(config, workdir, signature)
     self.ckpts = checkpoint.Checkpoints(workdir, keep=tc.keep_checkpoints)
     restored = self.ckpts.restore(self.ckpts.latest, template, model_cfg)
+    if restored and restored[1]['epoch'] > tc.epochs:
+      # Else it would stand, unchanged, as a run of tc.epochs epochs.
+      raise errors.ConfigError(
+          f'train.epochs={tc.epochs}: {workdir} holds a run trained for '
+          f'{restored[1]["epoch"]} epochs, which cannot be shortened; use '
+          'another workdir')
     self.ckpts.set_aside_unreadable()
     self.resumed = restored is not None
     if restored:

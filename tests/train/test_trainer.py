@@ -57,6 +57,11 @@ def test_same_seed_same_numbers_and_resume_extends(fake_mnist_dir, tmp_path):
   assert strip(run_c['history']) == strip(run_a['history'])
   for p, q in zip(_params(full), _params(resumed)):
     np.testing.assert_array_equal(p, q)
+  # Fewer epochs than the workdir holds: refused, not passed off as 3.
+  config.train.epochs = 3
+  with pytest.raises(errors.ConfigError, match=r'train.epochs=3: .*c holds a '
+                     r'run trained for 4 epochs, which cannot be shortened'):
+    trainer.fit(config, str(tmp_path / 'c'), model, splits)
 
 
 def test_soft_labels_give_the_int_labels_loss():

@@ -260,27 +260,21 @@ def _run_dir(workdir, real, gen, seed):
   return os.path.join(workdir, f'real{real}_gen{gen}', f'seed{seed}')
 
 
-def finished(run_dir, epochs):
-  """The results.json of a run trained for `epochs` epochs, or None. A cell
-  run with another train.epochs passes the config check (train.epochs is
-  resumable), so without this a 2-epoch cell would stand in a 20-epoch table."""
+def _results(run_dir):
+  """A cell run's results.json, or None before it finished once."""
   path = os.path.join(run_dir, 'results.json')
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    result = json.load(f)
-  return result if result.get('epochs_run') == epochs else None
+    return json.load(f)
 
 
-def _check_not_longer(run_cfg, run_dir):
-  """Refuses a finished cell trained for more epochs than the grid asks: it
-  cannot be shortened, and would otherwise be skipped and missing."""
-  with open(os.path.join(run_dir, 'results.json')) as f:
-    trained = json.load(f).get('epochs_run', 0)
-  if trained > run_cfg.train.epochs:
-    raise errors.ConfigError(
-        f'{run_dir}: trained for {trained} epochs, more than train.epochs='
-        f'{run_cfg.train.epochs}; use another workdir')
+def finished(run_dir, epochs):
+  """The results.json of a run trained for `epochs` epochs, or None. A cell
+  run with another train.epochs passes the config check (train.epochs is
+  resumable), so without this a 2-epoch cell would stand in a 20-epoch table."""
+  result = _results(run_dir)
+  return result if result and result.get('epochs_run') == epochs else None
 
 
 def collect(config, workdir):
@@ -333,11 +327,17 @@ def run(config, workdir):
       for gen in g.generated_per_class:
         run_dir = _run_dir(workdir, real, gen, seed)
         run_cfg = run_config(config, real, gen, seed)
-        if os.path.exists(os.path.join(run_dir, 'results.json')):
-          # Made with this config and data, or refused.
+        result = _results(run_dir)
+        trained = result.get('epochs_run', 0) if result else None
+        if result is not None:
+          # Made with this config and data, or refused; a finished cell can
+          # train on to more epochs but not be shortened.
           workdir_lib.check_config(run_cfg, run_dir, signature)
-          _check_not_longer(run_cfg, run_dir)
-        if not finished(run_dir, run_cfg.train.epochs):
+          if trained > run_cfg.train.epochs:
+            raise errors.ConfigError(
+                f'{run_dir}: trained for {trained} epochs, more than '
+                f'train.epochs={run_cfg.train.epochs}; use another workdir')
+        if trained != run_cfg.train.epochs:
           todo.append((run_cfg, run_dir, real, gen, seed))
   workdir_lib.record_config(config, workdir, signature)
   t0 = time.perf_counter()

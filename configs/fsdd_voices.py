@@ -62,7 +62,7 @@ def get_config(arg=None):
   config.data.hop_length = 128  # 16 ms
   config.data.frames = 64  # 1.008 s
   config.data.top_db = 80.0
-  config.data.normalize = 'utterance'  # utterance | train | none
+  config.data.normalize = 'utterance'  # utterance | band | train | none
   # Perturbed copies of the training recordings (host-side, cached): speed
   # factors (1.1 = 10% faster and higher) and pitch shifts in semitones.
   config.data.speed_perturb = (0.9, 1.1)

@@ -8,6 +8,10 @@ the 17 longer ones cropped about their centre) and normalised by
 data.normalize:
   utterance: z-score with the clip's own mean and std over its real frames,
              so loudness and microphone gain drop out;
+  band:      each mel band minus its own mean over the clip's real frames
+             (per-utterance cepstral mean normalisation, Kaldi apply-cmvn's
+             default), then divided by the clip's std: a microphone's or a
+             vocal tract's fixed spectral colouring drops out too;
   train:     z-score per mel band with the training rows' statistics (kept
              beside the run as ZSCORE_FILE, for eval.predict);
   none:      the dB values as they are.
@@ -36,7 +40,7 @@ _VERSION = 1  # bump when the feature computation changes
 # The features' part of the data signature (fsdd.signature).
 FEATURES = f'log-mel features v{_VERSION}'
 NUM_CLASSES = 10
-NORMALIZE = ('utterance', 'train', 'none')
+NORMALIZE = ('utterance', 'band', 'train', 'none')
 ORIGINAL = ('original', 0.0)  # the recordings as they are: version 0
 # Beside a run with data.normalize='train': {'mean', 'std'} per mel band, the
 # training statistics its inputs were z-scored with, which new recordings
@@ -83,6 +87,12 @@ def fixed_frames(db_TxF, frames):
 def normalize_utterance(db_TxF):
   """The clip z-scored with its own mean and std."""
   return (db_TxF - db_TxF.mean()) / max(float(db_TxF.std()), 1e-5)
+
+
+def normalize_band(db_TxF):
+  """Each band minus its mean over the clip, over the result's std."""
+  centred = db_TxF - db_TxF.mean(0)
+  return centred / max(float(centred.std()), 1e-5)
 
 
 def versions(cfg):
@@ -151,8 +161,9 @@ def zscore_stats(train_mels):
 def model_inputs(mels, cfg, zscore=None):
   """float32 [N, frames, n_mels, 1] from ragged dB log-mels, framed and
   normalised by cfg.normalize ('train': with zscore = (mean, std))."""
-  if cfg.normalize == 'utterance':
-    mels = [normalize_utterance(m) for m in mels]
+  per_clip = {'utterance': normalize_utterance, 'band': normalize_band}
+  if cfg.normalize in per_clip:
+    mels = [per_clip[cfg.normalize](m) for m in mels]
   out = np.zeros((len(mels), cfg.frames, cfg.n_mels), np.float32)
   for i, m in enumerate(mels):
     out[i] = fixed_frames(m, cfg.frames)

@@ -55,6 +55,19 @@ def test_utterance_normalisation_removes_the_gain():
   np.testing.assert_allclose(a, b, atol=1e-3)
 
 
+def test_band_normalisation_removes_a_fixed_colouring_per_band():
+  db = logmel.log_mel(tone(500, 0.4), **FEATURE)
+  # A microphone's frequency response: a fixed dB offset per band.
+  coloured = db + np.linspace(-20.0, 20.0, db.shape[1], dtype=np.float32)
+  a, b = logmel.normalize_band(db), logmel.normalize_band(coloured)
+  np.testing.assert_allclose(a.mean(0), 0.0, atol=1e-4)
+  assert a.std() == pytest.approx(1.0, rel=1e-4)
+  np.testing.assert_allclose(a, b, atol=1e-3)
+  # The clip-wide z-score keeps the colouring.
+  assert np.abs(logmel.normalize_utterance(db)
+                - logmel.normalize_utterance(coloured)).max() > 0.5
+
+
 def test_speed_changes_length_and_pitch_keeps_it():
   wave = tone(500, 0.4)
   assert len(logmel.perturb(wave, 'speed', 1.25, 8000, 256)) == pytest.approx(

@@ -31,6 +31,8 @@ CHANGES = {
     'no_mixup': {'augment': {'mixup': 0.0}},
     'no_residual': {'model': {'residual': False}},
     'plus_pitch': {'data': {'pitch_perturb': (-2.0, 2.0)}},
+    'plus_band_norm': {'data': {'normalize': 'band'}},
+    'plus_freq_shift': {'augment': {'freq_shift': 2}},
 }
 
 

@@ -7,6 +7,11 @@ makes it), y int labels [B], y_soft [B, classes] (one-hot unless mixed). In
 this order:
   shift:  each example moved by 0..±`shift` frames in time; the frames it
           exposes take the example's minimum (its silence floor);
+  freq_shift: each example moved by 0..±`freq_shift` mel bands, its edge
+          bands repeated where it exposes bands: on the mel scale a longer or
+          shorter vocal tract moves formants by roughly a constant number of
+          bands, so this imitates another speaker (a cheap VTLP, Jaitly &
+          Hinton, 2013) on device;
   masks:  SpecAugment (Park et al., 2019): `freq_masks` bands of 0..`freq_mask`
           mel bands and `time_masks` spans of 0..`time_mask` frames per
           example, set to the example's mean (0 for utterance-normalised
@@ -34,6 +39,7 @@ def default_config():
   """The augment group of configs/fsdd_voices.py: the full recipe's values."""
   cfg = ml_collections.ConfigDict()
   cfg.shift = 6  # frames either way (96 ms at the 16 ms hop)
+  cfg.freq_shift = 0  # mel bands either way
   cfg.time_mask = 8  # widest time mask, frames
   cfg.time_masks = 2
   cfg.freq_mask = 6  # widest frequency mask, mel bands
@@ -46,6 +52,7 @@ def default_config():
 class Params(NamedTuple):
   """A validated, hashable copy of config.augment."""
   shift: int
+  freq_shift: int
   time_mask: int
   time_masks: int
   freq_mask: int
@@ -72,6 +79,15 @@ def time_shift(rng, x_BxTxFxC, max_shift):
   moved = x_BxTxFxC[jnp.arange(b)[:, None], jnp.clip(src_BxT, 0, t - 1)]
   floor = x_BxTxFxC.min(axis=(1, 2, 3), keepdims=True)
   return jnp.where(inside_BxT[:, :, None, None], moved, floor)
+
+
+def freq_shift(rng, x_BxTxFxC, max_shift):
+  """Each example shifted by its own 0..±max_shift mel bands, its edge bands
+  repeated where the shift exposes bands."""
+  b, _, f = x_BxTxFxC.shape[:3]
+  shift_B = jax.random.randint(rng, (b,), -max_shift, max_shift + 1)
+  src_BxF = jnp.clip(jnp.arange(f)[None, :] - shift_B[:, None], 0, f - 1)
+  return jnp.take_along_axis(x_BxTxFxC, src_BxF[:, None, :, None], axis=2)
 
 
 def span_mask(rng, batch, length, max_width, count):
@@ -114,10 +130,15 @@ def mixup(rng, x_BxTxFxC, y_BxK, alpha):
 
 def augment(rng, x_BxTxFxC, y_B, *, params, num_classes):
   """(augmented x, soft labels [B, num_classes]) of one batch (see above)."""
-  shift_rng, freq_rng, time_rng, noise_rng, mix_rng = jax.random.split(rng, 5)
+  # freq_shift's key comes last: the first five keys do not depend on the
+  # count (jax_threefry_partitionable), so runs without it draw as before.
+  (shift_rng, freq_rng, time_rng, noise_rng, mix_rng,
+   band_rng) = jax.random.split(rng, 6)
   x = x_BxTxFxC
   if params.shift:
     x = time_shift(shift_rng, x, params.shift)
+  if params.freq_shift:
+    x = freq_shift(band_rng, x, params.freq_shift)
   fill = x.mean(axis=(1, 2, 3), keepdims=True)
   if params.freq_mask and params.freq_masks:
     x = mask_axis(freq_rng, x, 2, params.freq_mask, params.freq_masks, fill)
@@ -135,7 +156,7 @@ def make(cfg, num_classes):
   """augment_fn(rng, x, y) of config.augment for trainer.fit, or None when
   every augmentation is off."""
   params = check_config(cfg)
-  if not (params.shift or params.noise_std or params.mixup or
+  if not (params.shift or params.freq_shift or params.noise_std or params.mixup or
           (params.time_mask and params.time_masks) or
           (params.freq_mask and params.freq_masks)):
     return None

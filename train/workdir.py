@@ -42,6 +42,8 @@ ADDED_FIELDS = {
     'model.channel_pool': (('data.train_folder', 'data.cmap'), 'avg_max'),
     'model.noise_models': ('data.cmap', 'hybrid'),
     'approach_b.embedding': ('approach_b.merger', 'merger'),
+    # Issue 16: configs/fsdd_voices.py's mel-band shift, off before it.
+    'augment.freq_shift': ('augment.time_masks', 0),
 }
 
 

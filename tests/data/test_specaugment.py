@@ -18,7 +18,7 @@ def batch(seed=0):
 
 def params(**on):
   """Params with every augmentation off but `on`."""
-  fields = dict(shift=0, time_mask=0, time_masks=0, freq_mask=0, freq_masks=0,
+  fields = dict(shift=0, freq_shift=0, time_mask=0, time_masks=0, freq_mask=0, freq_masks=0,
                 noise_std=0.0, mixup=0.0)
   return specaugment.Params(**{**fields, **on})
 
@@ -36,7 +36,7 @@ def test_every_augmentation_off_is_the_identity_with_one_hot_labels():
   np.testing.assert_array_equal(out, x)
   np.testing.assert_array_equal(soft, jax.nn.one_hot(y, 10))
   cfg = specaugment.default_config()
-  cfg.update(shift=0, time_mask=0, freq_mask=0, noise_std=0.0, mixup=0.0)
+  cfg.update(shift=0, freq_shift=0, time_mask=0, freq_mask=0, noise_std=0.0, mixup=0.0)
   assert specaugment.make(cfg, 10) is None  # the plain train step
 
 
@@ -97,6 +97,36 @@ def test_time_shift_moves_frames_and_fills_with_the_minimum():
     else:
       raise AssertionError(f'example {b} is not a shift of its input')
   assert len(shifts) > 1
+
+
+def test_freq_shift_moves_bands_and_repeats_the_edges():
+  x, _ = batch()
+  out = np.asarray(specaugment.freq_shift(jax.random.PRNGKey(2), x, 2))
+  x = np.asarray(x)
+  shifts = set()
+  for b in range(B):
+    for s in range(-2, 3):
+      lo, hi = max(s, 0), F + min(s, 0)
+      if np.array_equal(out[b, :, lo:hi], x[b, :, lo - s:hi - s]):
+        np.testing.assert_array_equal(
+            out[b, :, :lo], np.repeat(x[b, :, :1], lo, axis=1))
+        np.testing.assert_array_equal(
+            out[b, :, hi:], np.repeat(x[b, :, -1:], F - hi, axis=1))
+        shifts.add(s)
+        break
+    else:
+      raise AssertionError(f'example {b} is not a band shift of its input')
+  assert len(shifts) > 1
+
+
+def test_runs_without_freq_shift_draw_the_keys_they_always_did():
+  # The time shift takes the first of five keys, as before freq_shift
+  # existed: an older run resumes to the numbers it would have reached.
+  x, y = batch()
+  out, _ = run(params(shift=3), x, y, seed=1)
+  before = specaugment.time_shift(
+      jax.random.split(jax.random.PRNGKey(1), 5)[0], x, 3)
+  np.testing.assert_array_equal(out, before)
 
 
 def test_noise_has_the_configured_std():

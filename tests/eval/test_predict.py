@@ -90,7 +90,7 @@ def _logmel_inputs(config, workdir, paths):
   return np.stack([read(p) for p in paths])
 
 
-@pytest.mark.parametrize('normalize', ['utterance', 'train', 'none'])
+@pytest.mark.parametrize('normalize', ['utterance', 'band', 'train', 'none'])
 def test_wav_is_read_as_the_logmel_pipeline_reads_it(
     normalize, voices_run, voices_train_run):
   run = voices_train_run if normalize == 'train' else voices_run

@@ -121,7 +121,8 @@ def test_bad_variant_is_one_error_line_and_writes_nothing(tmp_path):
   assert r.stderr.strip().splitlines()[-1] == (
       "error: ablation.variants: 'nope' unknown; choices: full, "
       'no_freq_mask, no_mixup, no_noise, no_residual, no_shift, no_speed, '
-      'no_time_mask, no_utterance_norm, plus_pitch')
+      'no_time_mask, no_utterance_norm, plus_band_norm, plus_freq_shift, '
+      'plus_pitch')
   assert not workdir.exists()
 
 

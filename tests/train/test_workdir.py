@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from configs import attention_mnist
+from configs import fsdd_voices
 from configs import mfcc_fsdd
 from configs import spectrogram_cnn
 import errors
@@ -129,3 +130,16 @@ def test_protocol_fields_are_not_invented_elsewhere(tmp_path, config):
   (tmp_path / 'config.json').write_text(json.dumps(config))
   loaded = workdir_lib.load_config(str(tmp_path)).to_dict()
   assert loaded['model'] == config['model'] and 'approach_b' not in loaded
+
+
+def test_voices_runs_before_freq_shift_resume_with_it_off(tmp_path):
+  config = fsdd_voices.get_config('loso')
+  old = _json(config)
+  assert _pop(old, 'augment.freq_shift') == 0
+  (tmp_path / 'checkpoints' / '1').mkdir(parents=True)
+  (tmp_path / 'config.json').write_text(json.dumps(old))
+  assert _json(workdir_lib.load_config(str(tmp_path))) == _json(config)
+  workdir_lib.check_config(config, str(tmp_path))  # resumes
+  config.augment.freq_shift = 2
+  with pytest.raises(errors.ConfigError, match='augment.freq_shift: 0 -> 2'):
+    workdir_lib.check_config(config, str(tmp_path))

@@ -81,42 +81,42 @@ def test_span_mask_widths_stay_within_bounds():
     assert on[-1] - on[0] + 1 == len(on)
 
 
+def _shifts(out, x, axis, max_shift):
+  """Per example (s, lo, hi): `out` is x moved by s along `axis` (1: time,
+  2: mel bands) in out[lo:hi] on that axis; an AssertionError otherwise."""
+  found = []
+  for b in range(B):
+    for s in range(-max_shift, max_shift + 1):
+      n = x.shape[axis]
+      lo, hi = max(s, 0), n + min(s, 0)
+      if np.array_equal(np.take(out[b], range(lo, hi), axis - 1),
+                        np.take(x[b], range(lo - s, hi - s), axis - 1)):
+        found.append((s, lo, hi))
+        break
+    else:
+      raise AssertionError(f'example {b} is not a shift of its input')
+  assert len({s for s, _, _ in found}) > 1
+  return found
+
+
 def test_time_shift_moves_frames_and_fills_with_the_minimum():
   x, _ = batch()
   out = np.asarray(specaugment.time_shift(jax.random.PRNGKey(2), x, 3))
   x = np.asarray(x)
-  shifts = set()
-  for b in range(B):
-    for s in range(-3, 4):
-      lo, hi = max(s, 0), T + min(s, 0)
-      if np.array_equal(out[b, lo:hi], x[b, lo - s:hi - s]):
-        filled = np.concatenate([out[b, :lo], out[b, hi:]])
-        np.testing.assert_array_equal(filled, x[b].min())
-        shifts.add(s)
-        break
-    else:
-      raise AssertionError(f'example {b} is not a shift of its input')
-  assert len(shifts) > 1
+  for b, (_, lo, hi) in enumerate(_shifts(out, x, 1, 3)):
+    filled = np.concatenate([out[b, :lo], out[b, hi:]])
+    np.testing.assert_array_equal(filled, x[b].min())
 
 
 def test_freq_shift_moves_bands_and_repeats_the_edges():
   x, _ = batch()
   out = np.asarray(specaugment.freq_shift(jax.random.PRNGKey(2), x, 2))
   x = np.asarray(x)
-  shifts = set()
-  for b in range(B):
-    for s in range(-2, 3):
-      lo, hi = max(s, 0), F + min(s, 0)
-      if np.array_equal(out[b, :, lo:hi], x[b, :, lo - s:hi - s]):
-        np.testing.assert_array_equal(
-            out[b, :, :lo], np.repeat(x[b, :, :1], lo, axis=1))
-        np.testing.assert_array_equal(
-            out[b, :, hi:], np.repeat(x[b, :, -1:], F - hi, axis=1))
-        shifts.add(s)
-        break
-    else:
-      raise AssertionError(f'example {b} is not a band shift of its input')
-  assert len(shifts) > 1
+  for b, (_, lo, hi) in enumerate(_shifts(out, x, 2, 2)):
+    np.testing.assert_array_equal(
+        out[b, :, :lo], np.repeat(x[b, :, :1], lo, axis=1))
+    np.testing.assert_array_equal(
+        out[b, :, hi:], np.repeat(x[b, :, -1:], F - hi, axis=1))
 
 
 def test_runs_without_freq_shift_draw_the_keys_they_always_did():

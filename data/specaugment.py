@@ -156,8 +156,8 @@ def make(cfg, num_classes):
   """augment_fn(rng, x, y) of config.augment for trainer.fit, or None when
   every augmentation is off."""
   params = check_config(cfg)
-  if not (params.shift or params.freq_shift or params.noise_std or params.mixup or
-          (params.time_mask and params.time_masks) or
+  if not (params.shift or params.freq_shift or params.noise_std or
+          params.mixup or (params.time_mask and params.time_masks) or
           (params.freq_mask and params.freq_masks)):
     return None
   return functools.partial(augment, params=params, num_classes=num_classes)

@@ -18,8 +18,8 @@ def batch(seed=0):
 
 def params(**on):
   """Params with every augmentation off but `on`."""
-  fields = dict(shift=0, freq_shift=0, time_mask=0, time_masks=0, freq_mask=0, freq_masks=0,
-                noise_std=0.0, mixup=0.0)
+  fields = dict(shift=0, freq_shift=0, time_mask=0, time_masks=0,
+                freq_mask=0, freq_masks=0, noise_std=0.0, mixup=0.0)
   return specaugment.Params(**{**fields, **on})
 
 
@@ -36,7 +36,8 @@ def test_every_augmentation_off_is_the_identity_with_one_hot_labels():
   np.testing.assert_array_equal(out, x)
   np.testing.assert_array_equal(soft, jax.nn.one_hot(y, 10))
   cfg = specaugment.default_config()
-  cfg.update(shift=0, freq_shift=0, time_mask=0, freq_mask=0, noise_std=0.0, mixup=0.0)
+  cfg.update(shift=0, freq_shift=0, time_mask=0, freq_mask=0, noise_std=0.0,
+             mixup=0.0)
   assert specaugment.make(cfg, 10) is None  # the plain train step
 
 

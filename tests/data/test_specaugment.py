@@ -154,8 +154,9 @@ def test_mixup_mixes_examples_and_labels_alike():
   assert checked
 
 
-def test_negative_fields_are_config_errors():
+@pytest.mark.parametrize('field', ['time_mask', 'freq_shift'])
+def test_negative_fields_are_config_errors(field):
   cfg = specaugment.default_config()
-  cfg.time_mask = -1
-  with pytest.raises(errors.ConfigError, match='augment.time_mask=-1'):
+  cfg[field] = -1
+  with pytest.raises(errors.ConfigError, match=f'augment.{field}=-1'):
     specaugment.make(cfg, 10)

@@ -85,10 +85,9 @@ def test_span_mask_widths_stay_within_bounds():
 def _shifts(out, x, axis, max_shift):
   """Per example (s, lo, hi): `out` is x moved by s along `axis` (1: time,
   2: mel bands) in out[lo:hi] on that axis; an AssertionError otherwise."""
-  found = []
+  found, n = [], x.shape[axis]
   for b in range(B):
     for s in range(-max_shift, max_shift + 1):
-      n = x.shape[axis]
       lo, hi = max(s, 0), n + min(s, 0)
       if np.array_equal(np.take(out[b], range(lo, hi), axis - 1),
                         np.take(x[b], range(lo - s, hi - s), axis - 1)):

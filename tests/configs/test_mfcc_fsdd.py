@@ -17,7 +17,7 @@ def test_defaults_follow_section_1():
   assert (ae.l2, ae.l2_pattern, ae.patience, ae.min_delta) == (
       1e-3, 'kernel', 15, 0.0)
   assert config.approach_b.embedding == 'merger'
-  assert config.seeds == 3
+  assert config.seeds == 5
   assert mfcc_fsdd.get_config('smoke').seeds == 1
 
 

@@ -175,4 +175,4 @@ def test_table_stages_train_their_configs_seeds_and_estimate_by_them():
   assert seeds == {'table1': 5, 'table10': 5, 'table13': 3}
   assert stages.table10.estimate_min == 2 * 5 * 5  # 5 models x 5 seeds
   assert stages.table13.estimate_min == 75 * 3
-  assert stages.table1.estimate_min == 5 * 5
+  assert stages.table1.estimate_min == 8.5 * 5

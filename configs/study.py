@@ -158,8 +158,9 @@ def get_config(arg=None):
     table10.data.train_per_class = 50
     table10.data.test_per_class = 20
 
-  # Table 1: ~8.5 min per seed (8 autoencoders + 10 MLPs + Approach B) on the
-  # idle 2-core CPU (docs/study/README.md).
+  # Table 1: ~8.5 min per seed (the baseline, 8 autoencoders with their MLPs,
+  # Approach B) on the idle 2-core CPU: seeds 3-4 took 16.9 min
+  # (docs/study/README.md).
   stages = {
       'table1': _stage(table1, '1', 1 if arg.smoke else 8.5 * table1.seeds),
       'table3': _stage(table3, '3', _grid_minutes(table3)),

@@ -1,6 +1,6 @@
 """Throughput of the conditional-DCGAN train step and of its up/down-sampling.
 
-python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2]
+python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2] [--ceiling]
   1. the gradient of the generator's 5x5/2 upsampling layers as
      lax.conv_transpose vs phase convs + depth-to-space (lax or im2col +
      matmul, 'patches'), of the discriminator's 5x5/2 convs, strided vs
@@ -8,7 +8,10 @@ python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2]
      grouped nn.Conv vs nets.layers.DepthwiseConv (shifted multiply-adds);
   2. images/s of one full G+D+aux `train.gan.train_step` (configs/gan_300.py
      models) for each generator/discriminator implementation, and the
-     implied seconds per gan_300 epoch (3000 images).
+     implied seconds per gan_300 epoch (3000 images);
+  3. with --ceiling, the step's arithmetic (XLA's cost analysis) and the
+     images/s it would reach at this CPU's matmul peak: the bound that no
+     implementation, JAX's or Keras', can pass on this machine.
 """
 
 import functools
@@ -81,8 +84,8 @@ def _no_classifier(variables, x, train):
   return jnp.zeros((x.shape[0], 10), x.dtype)
 
 
-def make_step(upsample, downsample, batch_size, aux_width, aux=True):
-  """A no-argument call of the full jitted GAN step, compiled.
+def _lowered_step(upsample, downsample, batch_size, aux_width, aux):
+  """The full jitted GAN step of configs/gan_300.py, lowered, and its args.
 
   aux=False times G + D alone with the same `gan.train_step`: the classifier
   becomes a constant (its term then has no gradient, so XLA drops it) and
@@ -103,10 +106,47 @@ def make_step(upsample, downsample, batch_size, aux_width, aux=True):
       gan.train_step, z_dim=config.train.z_dim, num_classes=10,
       aux_weight=config.train.aux_weight,
       keep_training_aux=config.aux.keep_training))
-  sums = gan.zero_sums(states, x, y)
-  idx = np.arange(batch_size, dtype=np.int32)
-  compiled = step.lower(states, sums, x, y, idx).compile()
-  return lambda: compiled(states, sums, x, y, idx)[0]
+  args = (states, gan.zero_sums(states, x, y), x, y,
+          np.arange(batch_size, dtype=np.int32))
+  return step.lower(*args), args
+
+
+def make_step(upsample, downsample, batch_size, aux_width, aux=True):
+  """A no-argument call of the full jitted GAN step, compiled."""
+  lowered, args = _lowered_step(upsample, downsample, batch_size, aux_width,
+                                aux)
+  compiled = lowered.compile()
+  return lambda: compiled(*args)[0]
+
+
+def step_gflop(batch_size, aux_width, aux=True):
+  """GFLOP of one step as XLA's cost analysis counts the lax-conv form
+  ('transpose'/'strided'): 2 per multiply-add of the convolutions' valid
+  taps (no padding taps, no zeros of the transposed conv's dilation) and of
+  the dots, 1 per element of the other ops. Every implementation of the
+  step computes at least this."""
+  lowered, _ = _lowered_step('transpose', 'strided', batch_size, aux_width,
+                             aux)
+  return lowered.cost_analysis()['flops'] / 1e9
+
+
+def matmul_gflops(n=2048, repeats=5):
+  """GFLOP/s of one jitted [n, n] x [n, n] float32 matmul: the CPU's
+  practical peak, which no step of convolutions, BatchNorm and optimizer
+  updates reaches."""
+  a = jnp.ones((n, n), jnp.float32)
+  return 2 * n ** 3 / best_time(jax.jit(jnp.matmul), (a, a), 1, repeats) / 1e9
+
+
+def ceilings(batch_size, aux_width):
+  """Rows (step, GFLOP, images/s at the matmul peak): the fastest any
+  implementation of the step's arithmetic could run on this machine."""
+  peak = matmul_gflops()
+  rows = []
+  for name, aux in (('G + D', False), ('G + D + classifier', True)):
+    gflop = step_gflop(batch_size, aux_width, aux)
+    rows.append((name, gflop, batch_size * peak / gflop))
+  return peak, rows
 
 
 def step_throughputs(pairs, batch_size, steps, repeats, aux_width):
@@ -135,6 +175,12 @@ def main(_):
       pairs, FLAGS.batch_size, FLAGS.steps, FLAGS.repeats, FLAGS.aux_width)):
     epoch_s = (3000 // FLAGS.batch_size) * FLAGS.batch_size / ips
     print(f'{up:>10} {down:>10} {ips:>9.1f} {epoch_s:>14.1f}')
+  if FLAGS.ceiling:
+    peak, rows = ceilings(FLAGS.batch_size, FLAGS.aux_width)
+    print(f'matmul peak (jitted 2048x2048 float32): {peak:.1f} GFLOP/s')
+    print(f'{"step":>20} {"GFLOP":>7} {"images/s at peak":>17}')
+    for name, gflop, ips in rows:
+      print(f'{name:>20} {gflop:>7.1f} {ips:>17.1f}')
 
 
 if __name__ == '__main__':
@@ -145,6 +191,8 @@ if __name__ == '__main__':
   flags.DEFINE_integer('repeats', 2,
                        'Measurements per setting; the best is kept.')
   flags.DEFINE_bool('layers', True, 'Also time the single-layer gradients.')
+  flags.DEFINE_bool('ceiling', False, 'Also print the step\'s arithmetic and '
+                    'the images/s it allows at this CPU\'s matmul peak.')
   flags.DEFINE_float('aux_width', 1.0,
                      'MobileNetV2 width of the aux classifier.')
   flags.DEFINE_list('impls', ['patches/patches', 'phase/strided'],

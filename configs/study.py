@@ -42,11 +42,12 @@ TEST_SIZES = {'1': 450, '3': 2000, '5': 2000, '6': 2000, '10': 1000, '13': 256}
 GANS = {'gan_300': (gan_300, 300), 'gan_700': (gan_700, 700),
         'gan_1000': (gan_1000, 1000), 'gan_pipeline': (gan_pipeline, None),
         'gan_full': (gan_full, 0)}
-# Rough minutes per stage on the project's 2-core CPU when free, from
-# docs/benchmarks.md and docs/gan.md; the ETA rescales them by the pace of the
+# Rough minutes per stage on the project's 2-core CPU when free (docs/gan.md,
+# "Cost": 1.7 s per GAN step of 128 with the 'patches' layers, 75 epochs, plus
+# the classifier's pre-training); the ETA rescales them by the pace of the
 # stages run so far.
-_GAN_MIN = {'gan_300': 80, 'gan_700': 180, 'gan_1000': 260, 'gan_pipeline': 340,
-            'gan_full': 1560}
+_GAN_MIN = {'gan_300': 55, 'gan_700': 120, 'gan_1000': 170, 'gan_pipeline': 220,
+            'gan_full': 1020}
 # Table-2 CNN training images per second (fit, batch 32, validation included;
 # docs/benchmarks.md measured 3600 per step, ~850 in the loaded Table-3 grid).
 _CNN_IMAGES_S = 1500.0

@@ -10,8 +10,8 @@ python -m bench.bench_gan [--batch_size=128] [--steps=3] [--repeats=2] [--ceilin
      models) for each generator/discriminator implementation, and the
      implied seconds per gan_300 epoch (3000 images);
   3. with --ceiling, the step's arithmetic (XLA's cost analysis) and the
-     images/s it would reach at this CPU's matmul peak: the bound that no
-     implementation, JAX's or Keras', can pass on this machine.
+     images/s it would reach at the device's matmul peak: the bound that no
+     implementation, JAX's or Keras', can pass on that device.
 """
 
 import functools
@@ -131,7 +131,7 @@ def step_gflop(batch_size, aux_width, aux=True):
 
 
 def matmul_gflops(n=2048, repeats=5):
-  """GFLOP/s of one jitted [n, n] x [n, n] float32 matmul: the CPU's
+  """GFLOP/s of one jitted [n, n] x [n, n] float32 matmul: the device's
   practical peak, which no step of convolutions, BatchNorm and optimizer
   updates reaches."""
   a = jnp.ones((n, n), jnp.float32)
@@ -192,7 +192,7 @@ if __name__ == '__main__':
                        'Measurements per setting; the best is kept.')
   flags.DEFINE_bool('layers', True, 'Also time the single-layer gradients.')
   flags.DEFINE_bool('ceiling', False, 'Also print the step\'s arithmetic and '
-                    'the images/s it allows at this CPU\'s matmul peak.')
+                    'the images/s it allows at the device\'s matmul peak.')
   flags.DEFINE_float('aux_width', 1.0,
                      'MobileNetV2 width of the aux classifier.')
   flags.DEFINE_list('impls', ['patches/patches', 'phase/strided'],

@@ -118,6 +118,9 @@ def get_train(**overrides):
   train.plateau_factor = 0.0  # reduce-LR-on-plateau; 0: off
   train.plateau_patience = 3
   train.plateau_min_lr = 0.0
+  # 'cosine': opt.learning_rate decayed over train.epochs, set each epoch
+  # (trainer.epoch_lr); needs plateau_factor=0.
+  train.lr_schedule = 'constant'
   train.keep_checkpoints = 2
   train.progress = True
   train.update(overrides)

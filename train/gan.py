@@ -17,6 +17,7 @@ from jax.sharding import PartitionSpec as P
 import numpy as np
 import optax
 
+import errors
 import nets
 from train import console
 from train import evaluator as evaluator_lib
@@ -158,6 +159,9 @@ def fit_gan(config, workdir, splits, init_aux, on_epoch=None):
   each epoch's checkpoint (sample grids).
   """
   tc = config.train
+  if tc.lr_schedule != 'constant':
+    raise errors.ConfigError(f'train.lr_schedule={tc.lr_schedule!r}: the GAN '
+                             "trains at constant rates; use 'constant'")
   mesh, bs, x_train, y_train = trainer.place_train_data(tc, splits)
   n = len(splits.x_train)
   init_rng, shuffle_rng = jax.random.split(jax.random.PRNGKey(config.seed))

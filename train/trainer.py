@@ -3,10 +3,12 @@
 `fit` runs a Python loop of jitted steps over on-device arrays (on the 2-core
 CPU this beat `lax.scan` over an epoch, see docs/benchmarks.md), checkpoints
 every epoch, resumes from the workdir, and handles early stopping,
-reduce-LR-on-plateau and non-finite losses.
+reduce-LR-on-plateau or a cosine learning-rate schedule, and non-finite
+losses.
 """
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -24,17 +26,36 @@ from train import sharding
 from train import state as state_lib
 
 
+LR_SCHEDULES = ('constant', 'cosine')
+
+
 def place_train_data(tc, splits):
   """Checks the schedule; (mesh, batch size, x_train, y_train) on the mesh."""
   if tc.batch_size < 1 or tc.epochs < 0:
     raise errors.ConfigError(
         f'train.batch_size={tc.batch_size}, train.epochs={tc.epochs}: '
         'need batch_size >= 1 and epochs >= 0')
+  if tc.lr_schedule not in LR_SCHEDULES:
+    raise errors.ConfigError(f'train.lr_schedule={tc.lr_schedule!r}: unknown; '
+                             f'choices: {list(LR_SCHEDULES)}')
+  if tc.lr_schedule != 'constant' and tc.plateau_factor:
+    raise errors.ConfigError(
+        f'train.lr_schedule={tc.lr_schedule!r}: sets the learning rate every '
+        'epoch, so reduce-on-plateau would be overwritten; set '
+        'train.plateau_factor=0')
   mesh = sharding.data_mesh()
   bs = min(tc.batch_size, len(splits.x_train))
   sharding.check_divisible('train.batch_size', bs, mesh)
   return (mesh, bs, sharding.put(splits.x_train, mesh),
           sharding.put(splits.y_train, mesh))
+
+
+def epoch_lr(base_lr, epoch, epochs):
+  """train.lr_schedule='cosine': the rate of epoch `epoch` (0-based), half a
+  cosine from base_lr towards 0 over `epochs`, one value per epoch. A
+  function of the epoch index alone, so a resumed run sets the rates an
+  uninterrupted one did."""
+  return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
 
 def train_step(state, sums, x_all, y_all, idx_B, mask_B=None, *, loss_fn,
@@ -166,6 +187,9 @@ def fit(config, workdir, model, splits, augment_fn=None):
     evaluate(state, splits.x_val[:1], splits.y_val[:1])
   while loop.epoch < tc.epochs and not stopped:
     loop.start_epoch()
+    if tc.lr_schedule == 'cosine':
+      state = optim.set_lr(state, epoch_lr(config.opt.learning_rate,
+                                           loop.epoch, tc.epochs))
     perm = np.asarray(permute(shuffle_rng, loop.epoch), np.int32)
     sums = jax.tree.map(jnp.copy, zero)
     for idx, mask in loop.steps(sharding.epoch_batches(perm, bs),

@@ -46,6 +46,14 @@ ADDED_FIELDS = {
     'augment.freq_shift': ('augment.time_masks', 0),
 }
 
+# Fields added to every group of a kind, wherever configs nest it (a train
+# group sits at train, aux.train, baseline.train, stages.<name>.config...):
+# (a field every such group has had, the added field, its earlier value).
+ADDED_GROUP_FIELDS = (
+    # Issue 16: train.lr_schedule; runs before it kept a constant rate.
+    ('plateau_factor', 'lr_schedule', 'constant'),
+)
+
 
 def _has(config, path):
   """Whether the nested dict `config` holds the dotted `path`."""
@@ -70,7 +78,18 @@ def _read_config(path):
     for g in groups:
       group = group.setdefault(g, {})
     group[name] = value
+  _fill_groups(config)
   return config
+
+
+def _fill_groups(node):
+  """ADDED_GROUP_FIELDS filled in, in place, in every nested group."""
+  for marker, field, value in ADDED_GROUP_FIELDS:
+    if marker in node and field not in node:
+      node[field] = value
+  for child in node.values():
+    if isinstance(child, dict):
+      _fill_groups(child)
 
 
 def flat(d, prefix=''):

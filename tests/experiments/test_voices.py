@@ -47,6 +47,9 @@ def test_config_variants():
   assert c.data.split == 'random' and c.seeds == 1
   assert c.ablation.variants == ('full', *fsdd_voices.CHANGES)
   assert set(c.ablation.changes) == set(fsdd_voices.CHANGES)
+  c = fsdd_voices.get_config('loso,fast')
+  assert (c.train.epochs, c.train.lr_schedule, c.train.plateau_factor) == (
+      7, 'cosine', 0.0)
   with pytest.raises(errors.ConfigError, match='unknown'):
     fsdd_voices.get_config('speaker')
 

@@ -15,6 +15,7 @@ import nets
 from tests.conftest import tiny_attention_config
 from train import checkpoint
 from train import evaluator
+from train import loop as loop_lib
 from train import losses
 from train import optim
 from train import state as state_lib
@@ -164,6 +165,52 @@ def test_plateau_reduces_learning_rate(fake_mnist_dir, tmp_path):
                        data.get_dataset(config.data))
   lrs = [r['lr'] for r in run['history']]
   assert lrs[0] == pytest.approx(1e-9) and lrs[-1] < lrs[0]
+
+
+class _Killed(Exception):
+  pass
+
+
+def test_cosine_schedule_sets_each_epochs_rate_and_resumes(
+    fake_mnist_dir, tmp_path, monkeypatch):
+  config = tiny_attention_config(fake_mnist_dir, epochs=4)
+  config.train.lr_schedule = 'cosine'
+  model = nets.get_model(config.model, config.defaults)
+  splits = data.get_dataset(config.data)
+  full, run = trainer.fit(config, str(tmp_path / 'a'), model, splits)
+  base = config.opt.learning_rate
+  assert [r['lr'] for r in run['history']] == pytest.approx(
+      [base, base * 0.8535534, base / 2, base * 0.1464466], rel=1e-6)
+  # A run killed after epoch 2's checkpoint resumes to the same weights.
+  end_epoch = loop_lib.EpochLoop.end_epoch
+
+  def end_then_die(self, *args, **kwargs):
+    end_epoch(self, *args, **kwargs)
+    if self.epoch == 2:
+      raise _Killed
+  monkeypatch.setattr(loop_lib.EpochLoop, 'end_epoch', end_then_die)
+  with pytest.raises(_Killed):
+    trainer.fit(config, str(tmp_path / 'b'), model, splits)
+  monkeypatch.setattr(loop_lib.EpochLoop, 'end_epoch', end_epoch)
+  resumed, _ = trainer.fit(config, str(tmp_path / 'b'), model, splits)
+  for p, q in zip(_params(full), _params(resumed)):
+    np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize('schedule,plateau,match', [
+    ('cosine', 0.5, 'set train.plateau_factor=0'),
+    ('linear', 0.0, r"train.lr_schedule='linear': unknown"),
+])
+def test_bad_lr_schedule_is_refused(fake_mnist_dir, tmp_path, schedule,
+                                    plateau, match):
+  config = tiny_attention_config(fake_mnist_dir, epochs=1,
+                                 plateau_factor=plateau)
+  config.train.lr_schedule = schedule
+  with pytest.raises(errors.ConfigError, match=match):
+    trainer.fit(config, str(tmp_path / 'run'),
+                nets.get_model(config.model, config.defaults),
+                data.get_dataset(config.data))
+  assert not (tmp_path / 'run').exists()
 
 
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(fake_mnist_dir, tmp_path):

@@ -11,6 +11,7 @@ from configs import attention_mnist
 from configs import fsdd_voices
 from configs import mfcc_fsdd
 from configs import spectrogram_cnn
+from configs import study
 import errors
 import nets
 from train import workdir as workdir_lib
@@ -142,4 +143,31 @@ def test_voices_runs_before_freq_shift_resume_with_it_off(tmp_path):
   workdir_lib.check_config(config, str(tmp_path))  # resumes
   config.augment.freq_shift = 2
   with pytest.raises(errors.ConfigError, match='augment.freq_shift: 0 -> 2'):
+    workdir_lib.check_config(config, str(tmp_path))
+
+
+@pytest.mark.parametrize('module,arg', [(fsdd_voices, 'loso'),
+                                        (mfcc_fsdd, None),
+                                        (study, None)])
+def test_runs_before_lr_schedule_resume_with_a_constant_rate(tmp_path, module,
+                                                             arg):
+  # Every train group, however deep a config nests it, lacked the field.
+  config = module.get_config(arg)
+  old = _json(config)
+  paths = [k for k in workdir_lib.flat(old) if k.endswith('.lr_schedule')
+           or k == 'lr_schedule']
+  assert len(paths) >= (12 if module is study else 1)
+  for path in paths:
+    assert _pop(old, path) == 'constant'
+  (tmp_path / 'checkpoints' / '1').mkdir(parents=True)
+  (tmp_path / 'config.json').write_text(json.dumps(old))
+  assert _json(workdir_lib.load_config(str(tmp_path))) == _json(config)
+  workdir_lib.check_config(config, str(tmp_path))  # resumes
+  *groups, name = paths[0].split('.')
+  group = config
+  for g in groups:
+    group = group[g]
+  group[name] = 'cosine'
+  with pytest.raises(errors.ConfigError,
+                     match=f"{paths[0]}: 'constant' -> 'cosine'"):
     workdir_lib.check_config(config, str(tmp_path))

@@ -12,7 +12,7 @@ default; one with --config.data.loso_fold=k), `official` or `random`;
   python main.py --config=configs/fsdd_voices.py:loso,ablation --workdir=runs/voices_ablation
 `fast` trains 7 epochs under a cosine learning-rate schedule instead of 20 at
 a constant rate with reduce-on-plateau: a whole LOSO configuration (6 folds x
-3 seeds) in under 30 minutes on a 2-core CPU (docs/voices.md):
+3 seeds) in about 30 minutes on a 2-core CPU (docs/voices.md):
   python main.py --config=configs/fsdd_voices.py:loso,fast --workdir=runs/voices_fast
 `smoke` is tiny (one fold, one seed, 2 epochs on a fifth of the training set).
 """

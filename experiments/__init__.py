@@ -9,7 +9,9 @@ import os
 from configs import base
 from nets import defaults as defaults_lib
 import registry
+from train import gan as gan_lib
 from train import lock
+from train import trainer
 
 EXPERIMENTS = {
     'supervised': 'experiments.supervised:train_and_evaluate',
@@ -28,10 +30,26 @@ def run(config, workdir):
   prints its last line."""
   entry = registry.resolve(EXPERIMENTS, 'experiment', config.experiment)
   defaults_lib.get(config.defaults)  # a bad name fails before the workdir exists
+  check_train_groups(config)
   with lock.hold(workdir):
     results = entry(config, workdir)
   print(summary(results, workdir))
   return results
+
+
+def check_train_groups(config, prefix='', experiment=None):
+  """Every train group of config, however nested (aux.train, a study's
+  stages), checked before the workdir exists: a bad schedule found by
+  trainer.fit would come after a driver had written its top config."""
+  experiment = config.get('experiment', experiment)
+  for key, child in config.items():
+    if not hasattr(child, 'items'):
+      continue
+    where = f'{prefix}{key}'
+    if 'lr_schedule' in child:
+      gan = experiment == 'gan' and key == 'train' and 'z_dim' in child
+      (gan_lib.check_schedule if gan else trainer.check_schedule)(child, where)
+    check_train_groups(child, f'{where}.', experiment)
 
 
 def summary(results, workdir):

@@ -364,6 +364,21 @@ def test_bad_batch_size_writes_nothing(mnist, tmp_path):
   assert not (tmp_path / 'run').exists()
 
 
+@pytest.mark.parametrize('config,field,value,match', [
+    # A multi-run driver writes its top config before any run trains.
+    ('fsdd_voices.py:loso,smoke', 'train.lr_schedule', 'cosine',
+     'train.plateau_factor=0'),
+    ('gan_300.py:smoke', 'train.lr_schedule', 'cosine', 'constant rates'),
+    ('mfcc_fsdd.py:baseline,smoke', 'baseline.train.lr_schedule', 'linear',
+     'unknown'),
+])
+def test_bad_lr_schedule_writes_nothing(tmp_path, config, field, value, match):
+  r = _run(f'--config=configs/{config}', f'--config.{field}={value}',
+           f'--workdir={tmp_path / "run"}')
+  _one_error(r, f'{field}={value!r}', match)
+  assert not (tmp_path / 'run').exists()
+
+
 # 10. Other data on resume.
 def test_resume_on_other_mnist_images_is_refused(run_copy, tmp_path):
   other = _mnist_root(tmp_path / 'other', seed=5)

@@ -151,6 +151,14 @@ def sample(state, z, labels, batch_stats=False):
   return state.apply_fn(state.variables(), (z, labels))
 
 
+def check_schedule(tc, where='train'):
+  """trainer.check_schedule, and the GAN's rates stay constant."""
+  trainer.check_schedule(tc, where)
+  if tc.lr_schedule != 'constant':
+    raise errors.ConfigError(f"{where}.lr_schedule={tc.lr_schedule!r}: the "
+                             "GAN trains at constant rates; use 'constant'")
+
+
 def fit_gan(config, workdir, splits, init_aux, on_epoch=None):
   """Trains the GAN per config.train; returns (states, run) like trainer.fit.
 
@@ -159,9 +167,7 @@ def fit_gan(config, workdir, splits, init_aux, on_epoch=None):
   each epoch's checkpoint (sample grids).
   """
   tc = config.train
-  if tc.lr_schedule != 'constant':
-    raise errors.ConfigError(f'train.lr_schedule={tc.lr_schedule!r}: the GAN '
-                             "trains at constant rates; use 'constant'")
+  check_schedule(tc)
   mesh, bs, x_train, y_train = trainer.place_train_data(tc, splits)
   n = len(splits.x_train)
   init_rng, shuffle_rng = jax.random.split(jax.random.PRNGKey(config.seed))

@@ -29,20 +29,25 @@ from train import state as state_lib
 LR_SCHEDULES = ('constant', 'cosine')
 
 
-def place_train_data(tc, splits):
-  """Checks the schedule; (mesh, batch size, x_train, y_train) on the mesh."""
+def check_schedule(tc, where='train'):
+  """Refuses a bad schedule in the train group `tc` (at `where`) in one line."""
   if tc.batch_size < 1 or tc.epochs < 0:
     raise errors.ConfigError(
-        f'train.batch_size={tc.batch_size}, train.epochs={tc.epochs}: '
+        f'{where}.batch_size={tc.batch_size}, {where}.epochs={tc.epochs}: '
         'need batch_size >= 1 and epochs >= 0')
   if tc.lr_schedule not in LR_SCHEDULES:
-    raise errors.ConfigError(f'train.lr_schedule={tc.lr_schedule!r}: unknown; '
-                             f'choices: {list(LR_SCHEDULES)}')
+    raise errors.ConfigError(f'{where}.lr_schedule={tc.lr_schedule!r}: '
+                             f'unknown; choices: {list(LR_SCHEDULES)}')
   if tc.lr_schedule != 'constant' and tc.plateau_factor:
     raise errors.ConfigError(
-        f'train.lr_schedule={tc.lr_schedule!r}: sets the learning rate every '
-        'epoch, so reduce-on-plateau would be overwritten; set '
-        'train.plateau_factor=0')
+        f'{where}.lr_schedule={tc.lr_schedule!r}: sets the learning rate every '
+        f'epoch, so reduce-on-plateau would be overwritten; set '
+        f'{where}.plateau_factor=0')
+
+
+def place_train_data(tc, splits):
+  """Checks the schedule; (mesh, batch size, x_train, y_train) on the mesh."""
+  check_schedule(tc)
   mesh = sharding.data_mesh()
   bs = min(tc.batch_size, len(splits.x_train))
   sharding.check_divisible('train.batch_size', bs, mesh)

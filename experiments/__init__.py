@@ -37,19 +37,20 @@ def run(config, workdir):
   return results
 
 
-def check_train_groups(config, prefix='', experiment=None):
+def check_train_groups(config, prefix=''):
   """Every train group of config, however nested (aux.train, a study's
   stages), checked before the workdir exists: a bad schedule found by
-  trainer.fit would come after a driver had written its top config."""
-  experiment = config.get('experiment', experiment)
+  trainer.fit would come after a driver had written its top config. The
+  GAN's own train group is the one with a z_dim."""
   for key, child in config.items():
     if not hasattr(child, 'items'):
       continue
     where = f'{prefix}{key}'
     if 'lr_schedule' in child:
-      gan = experiment == 'gan' and key == 'train' and 'z_dim' in child
-      (gan_lib.check_schedule if gan else trainer.check_schedule)(child, where)
-    check_train_groups(child, f'{where}.', experiment)
+      check = gan_lib.check_schedule if 'z_dim' in child else (
+          trainer.check_schedule)
+      check(child, where)
+    check_train_groups(child, f'{where}.')
 
 
 def summary(results, workdir):

@@ -187,6 +187,9 @@ def test_cosine_schedule_sets_each_epochs_rate_and_resumes(
   def end_then_die(self, *args, **kwargs):
     end_epoch(self, *args, **kwargs)
     if self.epoch == 2:
+      # Dies once epoch 2's checkpoint is on disk: an async save still in
+      # flight would race the resumed run for the same folders.
+      self.ckpts.close()
       raise _Killed
   monkeypatch.setattr(loop_lib.EpochLoop, 'end_epoch', end_then_die)
   with pytest.raises(_Killed):

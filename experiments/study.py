@@ -105,15 +105,35 @@ def _without(config_json, fields):
   return out
 
 
+def _comparable(config_json, below):
+  """config_json without the fields a finished stage may differ in, and with
+  a grid.synthetic ending in `below` (the samples' path in the workdir) named
+  by `below` alone: a study workdir moved or copied elsewhere brings its GAN
+  stages' samples along."""
+  out = _without(config_json, _MAY_DIFFER)
+  grid = out.get('grid')
+  if below and isinstance(grid, dict) and str(
+      grid.get('synthetic', '')).endswith(os.sep + below):
+    grid['synthetic'] = below
+  return out
+
+
 def finished(cfg, stage_dir):
-  """The stage.json record of a stage finished with this config, or None."""
+  """The stage.json record of a stage finished with this config, or None. A
+  record made before a field was added reads as holding the field's earlier
+  value (train/workdir.py), as a run's config.json does when it resumes."""
   path = os.path.join(stage_dir, STAGE_FILE)
   if not os.path.exists(path):
     return None
   with open(path) as f:
     record = json.load(f)
-  same = (_without(record.get('config', {}), _MAY_DIFFER) ==
-          _without(_config_json(cfg), _MAY_DIFFER))
+  synthetic = os.path.abspath(cfg.get('grid', {}).get('synthetic') or '/')
+  workdir = os.path.dirname(os.path.abspath(stage_dir))
+  below = (os.path.relpath(synthetic, workdir)
+           if synthetic.startswith(workdir + os.sep) else '')
+  recorded = workdir_lib.fill_added(record.get('config', {}))
+  same = (_comparable(recorded, below) ==
+          _comparable(_config_json(cfg), below))
   return record if same else None
 
 

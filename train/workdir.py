@@ -66,8 +66,13 @@ def _has(config, path):
 
 
 def _read_config(path):
-  """config.json as a dict, with ADDED_FIELDS filled in where missing."""
-  config = _read_json(path)
+  """config.json as a dict, with the added fields filled in where missing."""
+  return fill_added(_read_json(path))
+
+
+def fill_added(config):
+  """ADDED_FIELDS and ADDED_GROUP_FIELDS filled in, in place, where the
+  recorded `config` (a nested dict) predates them; returns it."""
   for field, (neighbours, value) in ADDED_FIELDS.items():
     if isinstance(neighbours, str):
       neighbours = (neighbours,)

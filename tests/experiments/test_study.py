@@ -137,6 +137,29 @@ def test_a_stage_is_finished_with_its_numbers_config(tmp_path):
     assert study.finished(base.derive(cfg, **{field: value}), stage_dir) is None
 
 
+def test_a_copied_workdir_and_an_older_record_are_still_finished(
+    tmp_path, monkeypatch):
+  config = study_config.get_config('smoke')
+  # A grid stage recorded in another workdir, before train.lr_schedule existed
+  # (issue 16): its samples are in the copy, its schedule was constant.
+  old = study.stage_config(config, 'table5_gan_300', '/old/runs/study')
+  recorded = study._config_json(old)
+  assert recorded['grid']['synthetic'] == '/old/runs/study/gan_300/synthetic.npz'
+  del recorded['train']['lr_schedule']
+  monkeypatch.chdir(tmp_path)
+  stage_dir = os.path.join('runs', 'study', 'table5_gan_300')
+  os.makedirs(stage_dir)
+  with open(os.path.join(stage_dir, study.STAGE_FILE), 'w') as f:
+    json.dump({'config': recorded, 'seconds': 1.0}, f)
+  cfg = study.stage_config(config, 'table5_gan_300', os.path.join('runs',
+                                                                  'study'))
+  assert study.finished(cfg, stage_dir)
+  # Another schedule, or samples from elsewhere, are other numbers.
+  for field, value in (('train.lr_schedule', 'cosine'),
+                       ('grid.synthetic', '/old/runs/study/gan_700/synthetic.npz')):
+    assert study.finished(base.derive(cfg, **{field: value}), stage_dir) is None
+
+
 def test_bad_order_is_one_config_error_and_writes_nothing(tmp_path):
   config = study_config.get_config('smoke')
   config.order = ('table1', 'table_z')

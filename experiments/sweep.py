@@ -28,12 +28,14 @@ def fold_folders(folds):
   return {f'loso_{speaker}': (fold, speaker) for fold, speaker in folds}
 
 
-def write_loso_table(config, workdir, results, folds, what, label='model'):
+def write_loso_table(config, workdir, results, folds, what, label='model',
+                     note=''):
   """loso.{md,csv}: each entry's folds and their mean ± 95% CI.
 
   results: {name: [results.json dicts, each with its 'fold' folder]};
   folds: fold_folders(...); what: the title's models ('spectrogram CNNs');
-  label: the first column's name. Returns the CSV view of the rows.
+  label: the first column's name; note: a sentence added to the table's
+  note. Returns the CSV view of the rows.
   """
   rows = []
   for name, runs in results.items():
@@ -51,7 +53,8 @@ def write_loso_table(config, workdir, results, folds, what, label='model'):
        'over its seeds, the last row of each '
        f'{label} the mean ± 95% CI (Student t) over every fold x seed. '
        f'Validation: a stratified {val:g}/{train + val:g} of the other '
-       f'speakers\' recordings. {metrics.machine_note()}'],
+       f'speakers\' recordings. {note}{" " if note else ""}'
+       f'{metrics.machine_note()}'],
       csv_columns=csv_columns)
   return report.select(rows, csv_columns)
 

@@ -10,8 +10,9 @@ epochs its config asks for is read back, not trained again (its config.json
 must match), so a killed ablation resumes where it stopped and a larger one
 reuses the runs it shares with a smaller one. Writes voices.{md,csv} (per
 variant: mean ± 95% CI over folds x seeds, the paired difference to the full
-recipe, each speaker's mean), for the loso split loso.{md,csv} (every fold),
-and results.json.
+recipe, each speaker's mean, and with several seeds the accuracy of their
+ensemble: the seeds' class probabilities averaged, per fold, eval.ensemble),
+for the loso split loso.{md,csv} (every fold), and results.json.
 """
 
 import json
@@ -27,6 +28,7 @@ from data import fsdd
 from data import logmel
 from data import specaugment
 import errors
+from eval import ensemble as ensemble_lib
 from eval import report
 from experiments import supervised
 from experiments import sweep
@@ -122,9 +124,25 @@ def _stat(values):
   return report.mean_std_ci(values)[::2] if values else (math.nan, math.nan)
 
 
-def table_rows(config, configs, results, speakers):
+def seed_ensembles(workdir, configs, results, folders, seeds):
+  """{(variant, folder): eval.ensemble's result} of every variant and fold
+  whose `seeds` runs have all finished; {} for fewer than 2 seeds."""
+  if len(seeds) < 2:
+    return {}
+  out = {}
+  for name in configs:
+    for folder in folders:
+      if all((name, folder, seed) in results for seed in seeds):
+        out[name, folder] = ensemble_lib.ensemble(
+            [os.path.join(workdir, name, folder, f'seed{seed}')
+             for seed in seeds])
+  return out
+
+
+def table_rows(config, configs, results, speakers, ensembles):
   """A row per variant: mean ± 95% CI over its runs, the mean and CI of its
-  paired (same fold and seed) differences to 'full', each speaker's mean."""
+  paired (same fold and seed) differences to 'full', each speaker's mean,
+  and the mean (± 95% CI over folds) of its seed ensembles."""
   full = {key[1:]: r['test_accuracy'] for key, r in results.items()
           if key[0] == FULL}
   rows = []
@@ -142,11 +160,16 @@ def table_rows(config, configs, results, speakers):
                         for r in runs.values()
                         if speaker in r['test_accuracy_per_speaker']])[0]
         for speaker in speakers}
+    ensembled = [e['test_accuracy'] for key, e in ensembles.items()
+                 if key[0] == name]
+    ens_mean, ens_ci = _stat(ensembled)
     rows.append({
         'variant': name,
         'changes': ', '.join(f'{k}={v}' for k, v in
                              changes(config, name).items()),
         'test accuracy': report.fmt_mean_ci(acc), **report.seed_stats(acc),
+        'seed ensemble': report.fmt_mean_ci(ensembled) if ensembled else '',
+        'ensemble': ens_mean, 'ensemble_ci95': ens_ci,
         'vs full': vs_full, 'delta': delta, 'delta_ci95': delta_ci,
         **per_speaker, 'params': next(iter(runs.values()))['params'],
         'epochs': cfg.train.epochs,
@@ -156,13 +179,15 @@ def table_rows(config, configs, results, speakers):
   return rows
 
 
-def write_tables(config, workdir, configs, results, folds, speakers):
+def write_tables(config, workdir, configs, results, folds, speakers,
+                 ensembles):
   """voices.{md,csv}, loso.{md,csv} for the loso split, results.json."""
-  rows = table_rows(config, configs, results, speakers)
-  columns = ['variant', 'changes', 'test accuracy', 'vs full', *speakers,
-             'params', 'epochs', 'train s/run']
+  rows = table_rows(config, configs, results, speakers, ensembles)
+  columns = ['variant', 'changes', 'test accuracy', 'vs full',
+             'seed ensemble', *speakers, 'params', 'epochs', 'train s/run']
   csv_columns = ['variant', 'changes', *report.STATS, 'delta', 'delta_ci95',
-                 *speakers, 'params', 'epochs', 'train s/run']
+                 'ensemble', 'ensemble_ci95', *speakers, 'params', 'epochs',
+                 'train s/run']
   split = config.data.split
   over = (f'{len(folds)} LOSO folds x seeds' if folds else 'seeds')
   steps = (' With ablation.equal_steps a variant with fewer or more training '
@@ -179,7 +204,10 @@ def write_tables(config, workdir, configs, results, folds, speakers):
           f'(Student t) over {over}; "vs full": mean ± 95% CI of the '
           'difference to the full recipe on the same fold and seed (paired); '
           'a speaker\'s column: the mean accuracy on that speaker\'s test '
-          'recordings (for LOSO, the fold holding them out).' + steps,
+          'recordings (for LOSO, the fold holding them out); "seed '
+          'ensemble": the accuracy of the seeds\' averaged class '
+          'probabilities (eval.ensemble), for LOSO the mean ± 95% CI over '
+          'the folds, each fold\'s own ensemble.' + steps,
           f'{metrics.machine_note()} Train time excludes compilation.'],
       csv_columns=csv_columns)
   loso = {}
@@ -187,9 +215,14 @@ def write_tables(config, workdir, configs, results, folds, speakers):
     by_variant = {}
     for (name, folder, _), r in results.items():
       by_variant.setdefault(name, []).append({**r, 'fold': folder})
+    for (name, folder), e in ensembles.items():
+      by_variant.setdefault(f'{name}, ensemble of {e["members"]} seeds',
+                            []).append({**e, 'fold': folder})
     loso = {'loso': sweep.write_loso_table(
         config, workdir, by_variant, folds, 'the voices recipe',
-        label='variant')}
+        label='variant', note='An "ensemble of k seeds" row holds one '
+        'value per fold (the seeds\' averaged probabilities); its mean ± 95% '
+        'CI is over the folds.')}
   metrics.write_results(workdir, {'table': report.select(rows, csv_columns),
                                   **loso})
   print(table)
@@ -234,4 +267,7 @@ def run(config, workdir):
         cfg, run_dir, specaugment.make(cfg.augment, logmel.NUM_CLASSES))
     runs.finish(f'{label}: test_accuracy {results[key]["test_accuracy"]:.4f}')
   speakers = fsdd.speakers(recordings)
-  return write_tables(config, workdir, configs, results, folds, speakers)
+  ensembles = seed_ensembles(workdir, configs, results, list(fold_fields),
+                             list(sweep.seed_range(config)))
+  return write_tables(config, workdir, configs, results, folds, speakers,
+                      ensembles)

@@ -11,6 +11,7 @@ import pytest
 
 from configs import fsdd_voices
 import errors
+from eval import ensemble
 import experiments
 from experiments import supervised
 from experiments import voices
@@ -112,6 +113,26 @@ def test_loso_ablation_writes_its_tables_and_resumes(fake_fsdd, tmp_path,
   config.augment.mixup = 0.5
   with pytest.raises(errors.ConfigError, match='another config'):
     experiments.run(config, workdir)
+
+
+def test_seed_ensembles_per_fold(fake_fsdd, tmp_path):
+  config = small_config(fake_fsdd, tmp_path)
+  config.seeds = 2
+  workdir = str(tmp_path / 'run')
+  experiments.run(config, workdir)
+  loso = _csv(os.path.join(workdir, 'loso.csv'))
+  rows = [r for r in loso if r['variant'] == 'full, ensemble of 2 seeds']
+  assert [r['held out'] for r in rows][:3] == ['ann', 'bob', 'theo']
+  folds = []
+  for row, speaker in zip(rows, ('ann', 'bob', 'theo')):
+    members = [os.path.join(workdir, 'full', f'loso_{speaker}', f'seed{s}')
+               for s in (0, 1)]
+    expected = ensemble.ensemble(members)['test_accuracy']
+    assert float(row['mean']) == pytest.approx(expected)
+    folds.append(expected)
+  table = _csv(os.path.join(workdir, 'voices.csv'))
+  assert float(table[0]['ensemble']) == pytest.approx(sum(folds) / 3)
+  assert table[0]['ensemble_ci95'] != 'nan'
 
 
 def test_bad_variant_is_one_error_line_and_writes_nothing(tmp_path):

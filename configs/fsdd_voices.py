@@ -14,7 +14,10 @@ default; one with --config.data.loso_fold=k), `official` or `random`;
 a constant rate with reduce-on-plateau: a whole LOSO configuration (6 folds x
 3 seeds) in about 30 minutes on a 2-core CPU (docs/voices.md):
   python main.py --config=configs/fsdd_voices.py:loso,fast --workdir=runs/voices_fast
-`smoke` is tiny (one fold, one seed, 2 epochs on a fifth of the training set).
+On the loso split every run is also scored after adapting its BatchNorm
+statistics to the held-out voice from `adapt_bn` of its unlabelled
+recordings (eval.adapt), and several seeds as their ensemble. `smoke` is
+tiny (one fold, one seed, 2 epochs on a fifth of the training set).
 """
 
 import ml_collections
@@ -52,6 +55,11 @@ def get_config(arg=None):
   # estimate printed before training: a guess from the model's FLOPs, not a
   # measurement; the run lines' ETAs follow the real pace.
   config.estimate_min_per_1k_rows = 0.1
+  # LOSO only: also score each run after re-estimating its BatchNorm
+  # statistics on this many unlabelled recordings of the held-out speaker
+  # (eval.adapt; the same draw for every seed of a fold), on the fold's other
+  # recordings. 0: off; -1: on all of them (transductive).
+  config.adapt_bn = 10
 
   config.data.name = 'fsdd_logmel'
   config.data.split = 'loso'  # loso | official | random | speaker

@@ -21,6 +21,11 @@ data.on_other_rate=error). A lower rate (the upper band the model learnt from
 is missing) and a recording longer than MAX_SECONDS (not one spoken digit:
 FSDD's longest is 2.3 s) are errors rather than silently cut.
 
+With --adapt the files are taken as recordings of one voice (at least
+ADAPT_MIN_FILES), and the run's BatchNorm statistics are first re-estimated
+on them, without labels (eval.adapt; on an unseen voice +4 points, measured
+in docs/voices.md).
+
 Prints `FILE: digit D (probability P)` per file, or with --json one JSON
 object per line. A file of the wrong kind, rate or size is one `error:` line,
 before any prediction is printed.
@@ -52,6 +57,8 @@ from train import workdir as workdir_lib
 FLAGS = flags.FLAGS
 
 MAX_SECONDS = 3.0
+# --adapt's fewest files: docs/voices.md measured the gain with 10.
+ADAPT_MIN_FILES = 10
 MNIST_SIZE = (28, 28)
 
 
@@ -157,15 +164,20 @@ def _check_run(workdir):
   raise errors.CheckpointError(f'{workdir}: no checkpoints{hint}')
 
 
-def predict(workdir, paths, which='final', data_dir=None):
+def predict(workdir, paths, which='final', data_dir=None, adapt=False):
   """[{file, digit, probability, probabilities}] of each file in `paths`.
 
   A replicated run (config.replicas > 1) predicts with the mean of its
-  replicas' probabilities.
+  replicas' probabilities. adapt: re-estimate the BatchNorm statistics on
+  the files first (one voice, at least ADAPT_MIN_FILES of them).
   """
   if not paths:
     raise errors.ConfigError('no files given: python -m eval.predict '
                              '--workdir=RUN FILE...')
+  if adapt and len(paths) < ADAPT_MIN_FILES:
+    raise errors.ConfigError(
+        f'--adapt: {len(paths)} file(s); re-estimating BatchNorm statistics '
+        f'needs at least {ADAPT_MIN_FILES} recordings of the voice')
   config = _check_run(workdir)
   if data_dir:
     config.data.dir = data_dir
@@ -188,6 +200,12 @@ def predict(workdir, paths, which='final', data_dir=None):
   state = common.restore_state(
       workdir, config, nets.get_model(config.model, config.defaults), x[:1],
       which)
+  if adapt:
+    if replicated or not state.batch_stats:
+      raise errors.ConfigError(
+          f'{workdir}: --adapt takes a single-seed run of a model with '
+          'BatchNorm')
+    state = evaluator_lib.adapt_batch_stats(state, x)
   probs = evaluator_lib.probabilities(state, x, config.eval.batch_size,
                                       replicated)
   if replicated:
@@ -199,7 +217,8 @@ def predict(workdir, paths, which='final', data_dir=None):
 
 @common.cli
 def main(argv):
-  for row in predict(FLAGS.workdir, argv[1:], FLAGS.which, FLAGS.data_dir):
+  for row in predict(FLAGS.workdir, argv[1:], FLAGS.which, FLAGS.data_dir,
+                     FLAGS.adapt):
     if FLAGS.json:
       print(json.dumps(row))
     else:
@@ -212,6 +231,9 @@ if __name__ == '__main__':
   flags.DEFINE_bool('json', False, 'One JSON object per file instead of text.')
   flags.DEFINE_enum('which', 'final', ['final', 'latest', 'best'],
                     'Which checkpoint to predict with.')
+  flags.DEFINE_bool('adapt', False,
+                    'Re-estimate BatchNorm statistics on the files (one '
+                    f'voice, at least {ADAPT_MIN_FILES}) before predicting.')
   flags.DEFINE_string('data_dir', None,
                       'Data root instead of the run\'s data.dir (only read '
                       'for MFCC and data.normalize=train log-mel runs that '

@@ -15,6 +15,7 @@ ensemble: the seeds' class probabilities averaged, per fold, eval.ensemble),
 for the loso split loso.{md,csv} (every fold), and results.json.
 """
 
+import collections
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from data import fsdd
 from data import logmel
 from data import specaugment
 import errors
+from eval import adapt as adapt_lib
 from eval import ensemble as ensemble_lib
 from eval import report
 from experiments import supervised
@@ -39,7 +41,7 @@ from train import workdir as workdir_lib
 FULL = 'full'
 # The driver's own fields: a run's config.json leaves them out, so that
 # adding a variant keeps every finished run.
-DRIVER_FIELDS = ('ablation', 'estimate_min_per_1k_rows')
+DRIVER_FIELDS = ('ablation', 'estimate_min_per_1k_rows', 'adapt_bn')
 
 
 def changes(config, name):
@@ -93,6 +95,10 @@ def check(config):
     raise errors.ConfigError(
         f'seeds={config.seeds}, replicas={config.replicas}: need seeds >= 1 '
         'and replicas 1 (the driver trains seeds one after another)')
+  if config.adapt_bn < -1:
+    raise errors.ConfigError(
+        f'adapt_bn={config.adapt_bn}: need -1 (all), 0 (off) or a number of '
+        'recordings')
   configs = {name: variant_config(config, name) for name in variants}
   for cfg in configs.values():
     logmel.check_config(cfg.data)
@@ -139,7 +145,27 @@ def seed_ensembles(workdir, configs, results, folders, seeds):
   return out
 
 
-def table_rows(config, configs, results, speakers, ensembles):
+def adapt_runs(config, workdir, results, seeds):
+  """{(variant, folder, seed): eval.adapt's result} of every LOSO run, its
+  BatchNorm statistics re-estimated on config.adapt_bn unlabelled recordings
+  of the held-out speaker (the same draw for every seed), and under
+  (variant, folder) the ensemble of its seeds' adapted outputs on the same
+  scored recordings ({'test_accuracy', 'members'}) where all have run."""
+  out = {}
+  for name, folder, seed in results:
+    out[name, folder, seed] = adapt_lib.adapt_and_score(
+        os.path.join(workdir, name, folder, f'seed{seed}'), config.adapt_bn)
+  groups = {(name, folder) for name, folder, _ in out}
+  for name, folder in groups:
+    members = [out.get((name, folder, seed)) for seed in seeds]
+    if len(seeds) > 1 and all(members):
+      mean_NxC = sum(m['probabilities'] for m in members) / len(members)
+      out[name, folder] = {'members': len(members), 'test_accuracy': float(
+          (mean_NxC.argmax(-1) == members[0]['labels']).mean())}
+  return out
+
+
+def table_rows(config, configs, results, speakers, ensembles, adapted):
   """A row per variant: mean ± 95% CI over its runs, the mean and CI of its
   paired (same fold and seed) differences to 'full', each speaker's mean,
   and the mean (± 95% CI over folds) of its seed ensembles."""
@@ -163,13 +189,30 @@ def table_rows(config, configs, results, speakers, ensembles):
     ensembled = [e['test_accuracy'] for key, e in ensembles.items()
                  if key[0] == name]
     ens_mean, ens_ci = _stat(ensembled)
+    adapt = {}
+    if adapted:
+      runs_adapted = [a for key, a in adapted.items()
+                      if key[0] == name and len(key) == 3]
+      accs = [a['adapted_accuracy'] for a in runs_adapted]
+      gains = [a['adapted_accuracy'] - a['accuracy'] for a in runs_adapted]
+      ens_adapted = [a['test_accuracy'] for key, a in adapted.items()
+                     if key[0] == name and len(key) == 2]
+      adapt = {
+          'BN adapted': report.fmt_mean_ci(accs),
+          'adapt gain': report.fmt_mean_ci(gains),
+          'adapted seed ensemble': (report.fmt_mean_ci(ens_adapted)
+                                    if ens_adapted else ''),
+          'adapted': _stat(accs)[0], 'adapted_ci95': _stat(accs)[1],
+          'adapt_gain': _stat(gains)[0], 'adapt_gain_ci95': _stat(gains)[1],
+          'adapted_ensemble': _stat(ens_adapted)[0],
+          'adapted_ensemble_ci95': _stat(ens_adapted)[1]}
     rows.append({
         'variant': name,
         'changes': ', '.join(f'{k}={v}' for k, v in
                              changes(config, name).items()),
         'test accuracy': report.fmt_mean_ci(acc), **report.seed_stats(acc),
         'seed ensemble': report.fmt_mean_ci(ensembled) if ensembled else '',
-        'ensemble': ens_mean, 'ensemble_ci95': ens_ci,
+        'ensemble': ens_mean, 'ensemble_ci95': ens_ci, **adapt,
         'vs full': vs_full, 'delta': delta, 'delta_ci95': delta_ci,
         **per_speaker, 'params': next(iter(runs.values()))['params'],
         'epochs': cfg.train.epochs,
@@ -180,14 +223,28 @@ def table_rows(config, configs, results, speakers, ensembles):
 
 
 def write_tables(config, workdir, configs, results, folds, speakers,
-                 ensembles):
+                 ensembles, adapted):
   """voices.{md,csv}, loso.{md,csv} for the loso split, results.json."""
-  rows = table_rows(config, configs, results, speakers, ensembles)
+  rows = table_rows(config, configs, results, speakers, ensembles, adapted)
+  adapt_columns = (['BN adapted', 'adapt gain', 'adapted seed ensemble']
+                   if adapted else [])
+  adapt_csv = (['adapted', 'adapted_ci95', 'adapt_gain', 'adapt_gain_ci95',
+                'adapted_ensemble', 'adapted_ensemble_ci95']
+               if adapted else [])
   columns = ['variant', 'changes', 'test accuracy', 'vs full',
-             'seed ensemble', *speakers, 'params', 'epochs', 'train s/run']
+             'seed ensemble', *adapt_columns, *speakers, 'params', 'epochs',
+             'train s/run']
   csv_columns = ['variant', 'changes', *report.STATS, 'delta', 'delta_ci95',
-                 'ensemble', 'ensemble_ci95', *speakers, 'params', 'epochs',
-                 'train s/run']
+                 'ensemble', 'ensemble_ci95', *adapt_csv, *speakers, 'params',
+                 'epochs', 'train s/run']
+  adapt_note = (
+      f' "BN adapted": the runs scored after re-estimating their BatchNorm '
+      f'statistics on {config.adapt_bn if config.adapt_bn > 0 else "all"} '
+      'unlabelled recordings of the held-out speaker (eval.adapt), on '
+      + ('the fold\'s other recordings' if config.adapt_bn > 0 else 'all of '
+         'them') + '; "adapt gain": the paired gain over the same runs '
+      'unadapted on the same recordings; "adapted seed ensemble": the '
+      'seeds\' adapted probabilities averaged, per fold.' if adapted else '')
   split = config.data.split
   over = (f'{len(folds)} LOSO folds x seeds' if folds else 'seeds')
   steps = (' With ablation.equal_steps a variant with fewer or more training '
@@ -207,22 +264,36 @@ def write_tables(config, workdir, configs, results, folds, speakers,
           'recordings (for LOSO, the fold holding them out); "seed '
           'ensemble": the accuracy of the seeds\' averaged class '
           'probabilities (eval.ensemble), for LOSO the mean ± 95% CI over '
-          'the folds, each fold\'s own ensemble.' + steps,
+          'the folds, each fold\'s own ensemble.' + adapt_note + steps,
           f'{metrics.machine_note()} Train time excludes compilation.'],
       csv_columns=csv_columns)
   loso = {}
   if folds:
+    loso_note = ('An "ensemble of k seeds" row holds one value per fold (the '
+                 'seeds\' averaged probabilities); its mean ± 95% CI is over '
+                 'the folds.' if ensembles else '')
+    if adapted:
+      loso_note += (
+          ' A "BatchNorm adapted" row scores the runs after re-estimating '
+          'their BatchNorm statistics on '
+          f'{config.adapt_bn if config.adapt_bn > 0 else "all"} unlabelled '
+          'recordings of the held-out speaker (eval.adapt).')
     by_variant = {}
     for (name, folder, _), r in results.items():
       by_variant.setdefault(name, []).append({**r, 'fold': folder})
     for (name, folder), e in ensembles.items():
       by_variant.setdefault(f'{name}, ensemble of {e["members"]} seeds',
                             []).append({**e, 'fold': folder})
+    for key, a in adapted.items():
+      label = (f'{key[0]}, BatchNorm adapted' if len(key) == 3 else
+               f'{key[0]}, ensemble of {a["members"]} seeds, adapted')
+      by_variant.setdefault(label, []).append(
+          {'test_accuracy': a['adapted_accuracy' if len(key) == 3 else
+                              'test_accuracy'],
+           'fold': key[1]})
     loso = {'loso': sweep.write_loso_table(
         config, workdir, by_variant, folds, 'the voices recipe',
-        label='variant', note='An "ensemble of k seeds" row holds one '
-        'value per fold (the seeds\' averaged probabilities); its mean ± 95% '
-        'CI is over the folds.')}
+        label='variant', note=loso_note)}
   metrics.write_results(workdir, {'table': report.select(rows, csv_columns),
                                   **loso})
   print(table)
@@ -235,6 +306,13 @@ def run(config, workdir):
   recordings = fsdd.list_recordings(
       fetch.ensure_fsdd(config.data.dir, config.data.allow_download))
   signature = fsdd.signature(recordings, logmel.FEATURES)
+  if config.data.split == 'loso':
+    per_speaker = collections.Counter(r.speaker for r in recordings)
+    if config.adapt_bn >= min(per_speaker.values()):
+      raise errors.ConfigError(
+          f'adapt_bn={config.adapt_bn}: a held-out speaker has only '
+          f'{min(per_speaker.values())} recordings; adapt on fewer, or -1 '
+          'for all')
   workdir_lib.record_config(config, workdir, signature)
   folds = sweep.fold_folders(fsdd.loso_folds(config.data)) if (
       config.data.split == 'loso') else {}
@@ -267,7 +345,10 @@ def run(config, workdir):
         cfg, run_dir, specaugment.make(cfg.augment, logmel.NUM_CLASSES))
     runs.finish(f'{label}: test_accuracy {results[key]["test_accuracy"]:.4f}')
   speakers = fsdd.speakers(recordings)
+  seeds = list(sweep.seed_range(config))
   ensembles = seed_ensembles(workdir, configs, results, list(fold_fields),
-                             list(sweep.seed_range(config)))
+                             seeds)
+  adapted = (adapt_runs(config, workdir, results, seeds)
+             if folds and config.adapt_bn else {})
   return write_tables(config, workdir, configs, results, folds, speakers,
-                      ensembles)
+                      ensembles, adapted)

@@ -122,3 +122,26 @@ def accuracy_by_group(probs, labels, groups):
   groups = np.asarray(groups)
   return {str(g): float(correct_N[groups == g].mean())
           for g in sorted(set(groups.tolist()))}
+
+
+@jax.jit
+def adapt_batch_stats(state, x):
+  """`state` with every BatchNorm's running mean and variance replaced by the
+  statistics of the batch `x` (AdaBN, Li et al., 2017): one train-mode
+  forward over all of x, so each layer's statistics are those of x with the
+  layers below it already normalised by x's. In eval mode the adapted state
+  then normalises x as training mode would. Dropout runs as in training
+  (a fixed key); the nets here apply it after their last BatchNorm.
+
+  Momentum-free: Flax's update is new = m * old + (1 - m) * batch, so the
+  update from all-zero stats is (1 - m) * batch and the one from all-one
+  stats exceeds it by m, whatever each layer's momentum."""
+  def update(old):
+    _, new = state.apply_fn({'params': state.params, 'batch_stats': old}, x,
+                            train=True, mutable=['batch_stats'],
+                            rngs={'dropout': jax.random.PRNGKey(0)})
+    return new['batch_stats']
+  from_zeros = update(jax.tree.map(jnp.zeros_like, state.batch_stats))
+  from_ones = update(jax.tree.map(jnp.ones_like, state.batch_stats))
+  return state.replace(batch_stats=jax.tree.map(
+      lambda z, o: z / (1 - (o - z)), from_zeros, from_ones))

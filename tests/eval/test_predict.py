@@ -116,6 +116,22 @@ def test_a_voices_run_predicts_as_on_its_pipeline_inputs(run_name, request):
       _pipeline_probabilities(run, run.splits.x_test[:4]), atol=1e-5)
 
 
+def test_adapt_re_estimates_batchnorm_on_the_files_first(voices_run):
+  paths = voices_run.splits.info['test_files'][:predict.ADAPT_MIN_FILES]
+  x = voices_run.splits.x_test[:len(paths)]
+  state = common.restore_state(
+      voices_run.workdir, voices_run.config,
+      nets.get_model(voices_run.config.model, voices_run.config.defaults),
+      x[:1])
+  adapted = evaluator.probabilities(evaluator.adapt_batch_stats(state, x), x,
+                                    64)
+  rows = predict.predict(voices_run.workdir, paths, adapt=True)
+  np.testing.assert_allclose(_probabilities(rows), adapted, atol=1e-5)
+  assert np.abs(adapted - _pipeline_probabilities(voices_run, x)).max() > 1e-3
+  with pytest.raises(errors.ConfigError, match='at least 10 recordings'):
+    predict.predict(voices_run.workdir, paths[:9], adapt=True)
+
+
 def test_a_train_normalised_voices_run_keeps_its_statistics(
     voices_run, voices_train_run):
   assert not os.path.exists(

@@ -11,6 +11,7 @@ import pytest
 
 from configs import fsdd_voices
 import errors
+from eval import adapt
 from eval import ensemble
 import experiments
 from experiments import supervised
@@ -102,7 +103,8 @@ def test_loso_ablation_writes_its_tables_and_resumes(fake_fsdd, tmp_path,
     assert saved['data']['normalize'] == 'train'
     assert 'ablation' not in saved  # so a larger ablation keeps this run
   with open(os.path.join(workdir, 'results.json')) as f:
-    assert len(json.load(f)['loso']) == 8  # (3 folds + all) x 2
+    # (3 folds + all) x 2 variants x (as trained, BatchNorm adapted)
+    assert len(json.load(f)['loso']) == 16
 
   def fail(*args, **kwargs):
     raise AssertionError('a finished run was trained again')
@@ -115,24 +117,49 @@ def test_loso_ablation_writes_its_tables_and_resumes(fake_fsdd, tmp_path,
     experiments.run(config, workdir)
 
 
-def test_seed_ensembles_per_fold(fake_fsdd, tmp_path):
+def test_seed_ensembles_and_adapted_runs_per_fold(fake_fsdd, tmp_path):
   config = small_config(fake_fsdd, tmp_path)
   config.seeds = 2
+  config.adapt_bn = 10  # of each speaker's 60 fake recordings
   workdir = str(tmp_path / 'run')
   experiments.run(config, workdir)
   loso = _csv(os.path.join(workdir, 'loso.csv'))
-  rows = [r for r in loso if r['variant'] == 'full, ensemble of 2 seeds']
-  assert [r['held out'] for r in rows][:3] == ['ann', 'bob', 'theo']
-  folds = []
-  for row, speaker in zip(rows, ('ann', 'bob', 'theo')):
+  by_label = {}
+  for row in loso:
+    by_label.setdefault(row['variant'], []).append(row)
+  folds, adapted, gains = [], [], []
+  for fold, speaker in enumerate(('ann', 'bob', 'theo')):
     members = [os.path.join(workdir, 'full', f'loso_{speaker}', f'seed{s}')
                for s in (0, 1)]
     expected = ensemble.ensemble(members)['test_accuracy']
+    row = by_label['full, ensemble of 2 seeds'][fold]
+    assert row['held out'] == speaker
     assert float(row['mean']) == pytest.approx(expected)
     folds.append(expected)
+    runs = [adapt.adapt_and_score(m, 10) for m in members]
+    assert runs[0]['adapted_on'] == 10 and runs[0]['scored'] == 50
+    adapted += [r['adapted_accuracy'] for r in runs]
+    gains += [r['adapted_accuracy'] - r['accuracy'] for r in runs]
+    assert float(by_label['full, BatchNorm adapted'][fold]['mean']) == (
+        pytest.approx(sum(adapted[-2:]) / 2))
+    both = (runs[0]['probabilities'] + runs[1]['probabilities']).argmax(-1)
+    assert float(by_label['full, ensemble of 2 seeds, adapted'][fold][
+        'mean']) == pytest.approx((both == runs[0]['labels']).mean())
   table = _csv(os.path.join(workdir, 'voices.csv'))
   assert float(table[0]['ensemble']) == pytest.approx(sum(folds) / 3)
   assert table[0]['ensemble_ci95'] != 'nan'
+  assert float(table[0]['adapted']) == pytest.approx(sum(adapted) / 6)
+  assert float(table[0]['adapt_gain']) == pytest.approx(sum(gains) / 6)
+
+
+def test_adapt_bn_beyond_a_speaker_s_recordings_is_refused(fake_fsdd,
+                                                            tmp_path):
+  config = small_config(fake_fsdd, tmp_path)
+  config.adapt_bn = 60
+  with pytest.raises(errors.ConfigError,
+                     match='adapt_bn=60: a held-out speaker has only 60'):
+    experiments.run(config, str(tmp_path / 'run'))
+  assert not (tmp_path / 'run').exists()
 
 
 def test_bad_variant_is_one_error_line_and_writes_nothing(tmp_path):

@@ -22,27 +22,24 @@ from train import state as state_lib
 FLAGS = flags.FLAGS
 
 
-def adapt_and_score(workdir, recordings, seed=0, which='final',
-                    data_dir=None):
-  """{'accuracy', 'adapted_accuracy', 'adapted_on', 'scored'} of the run in
-  `workdir`: its test accuracy on the scored items before and after its
-  BatchNorm statistics are re-estimated on `recordings` other test items
-  (a random draw of `seed`, so runs on the same test set and seed draw the
-  same items; -1: on all of them, which are then all scored); also
-  'probabilities' (adapted, [scored, classes]) and 'labels' of the scored
-  items, for an ensemble of adapted runs."""
-  config, _, state, splits = common.load_run(workdir, which, data_dir)
+def adapted(config, state, splits, recordings, seed=0):
+  """{'accuracy', 'adapted_accuracy', 'adapted_on', 'scored', 'labels',
+  'probabilities'} of a loaded run: its test accuracy on the scored items
+  before and after its BatchNorm statistics are re-estimated on `recordings`
+  other test items (a random draw of `seed`, so runs on the same test set
+  draw the same items; -1: on all of them, which are then all scored), the
+  scored items' labels and adapted probabilities [scored, classes] (for an
+  ensemble of adapted runs)."""
   if config.train.loss != 'softmax_xent':
     raise errors.ConfigError(
-        f'{workdir}: train.loss={config.train.loss!r}: adaptation is scored '
-        'by accuracy (softmax_xent runs only)')
+        f'train.loss={config.train.loss!r}: adaptation is scored by accuracy '
+        '(softmax_xent runs only)')
   if len(state_lib.replica_seeds(config)) > 1:
-    raise errors.ConfigError(
-        f'{workdir}: a run of vmapped replicas; adapt a single-seed run')
+    raise errors.ConfigError('a run of vmapped replicas; adapt a single-seed '
+                             'run')
   if not state.batch_stats:
-    raise errors.ConfigError(
-        f'{workdir}: model {config.model.name!r} has no BatchNorm statistics '
-        'to adapt')
+    raise errors.ConfigError(f'model {config.model.name!r} has no BatchNorm '
+                             'statistics to adapt')
   x, y = np.asarray(splits.x_test), np.asarray(splits.y_test)
   if recordings == -1:
     adapt_idx = scored_idx = np.arange(len(y))
@@ -53,15 +50,27 @@ def adapt_and_score(workdir, recordings, seed=0, which='final',
     raise errors.ConfigError(
         f'recordings={recordings}: need 1..{len(y) - 1} (the run has '
         f'{len(y)} test items) or -1 (all)')
-  adapted = evaluator_lib.adapt_batch_stats(state, x[adapt_idx])
+  adapted_state = evaluator_lib.adapt_batch_stats(state, x[adapt_idx])
   result = {'adapted_on': len(adapt_idx), 'scored': len(scored_idx),
             'labels': y[scored_idx]}
-  for name, s in (('accuracy', state), ('adapted_accuracy', adapted)):
+  for name, s in (('accuracy', state), ('adapted_accuracy', adapted_state)):
     probs = evaluator_lib.probabilities(s, x[scored_idx],
                                         config.eval.batch_size)
     result[name] = float((probs.argmax(-1) == result['labels']).mean())
   result['probabilities'] = probs
   return result
+
+
+def adapt_and_score(workdir, recordings, seed=0, which='final',
+                    data_dir=None):
+  """adapted() of the run in `workdir`."""
+  config, _, state, splits = common.load_run(workdir, which, data_dir)
+  try:
+    return adapted(config, state, splits, recordings, seed)
+  except errors.ConfigError as e:
+    if str(e).startswith('recordings='):
+      raise
+    raise errors.ConfigError(f'{workdir}: {e}') from e
 
 
 @common.cli

@@ -26,70 +26,75 @@ from train import state as state_lib
 FLAGS = flags.FLAGS
 
 
-def member_probabilities(workdir, which='final', data_dir=None):
-  """(softmax outputs [R, N, classes], test labels [N], the data's info) of
-  the classifier run in `workdir`; R = its replicas (1 for a plain run)."""
-  config, _, state, splits = common.load_run(workdir, which, data_dir)
+def probabilities(config, state, splits):
+  """Softmax outputs [R, N, classes] of a loaded classifier run on its test
+  split; R = its replicas (1 for a plain run)."""
   if config.train.loss != 'softmax_xent':
     raise errors.ConfigError(
-        f'{workdir}: train.loss={config.train.loss!r}: an ensemble averages '
-        'class probabilities (softmax_xent runs only)')
+        f'train.loss={config.train.loss!r}: an ensemble averages class '
+        'probabilities (softmax_xent runs only)')
   replicated = len(state_lib.replica_seeds(config)) > 1
   probs = evaluator_lib.probabilities(state, splits.x_test,
                                       config.eval.batch_size, replicated)
-  probs = np.asarray(probs).reshape(-1, len(splits.y_test), probs.shape[-1])
-  return probs, np.asarray(splits.y_test), splits.info or {}
+  return np.asarray(probs).reshape(-1, len(splits.y_test), probs.shape[-1])
 
 
-def _test_items(labels, info):
-  """What identifies the test items: their file names where the data name
-  them, else their labels."""
-  files = info.get('test_files')
+def test_items(splits):
+  """What identifies a split's test items: their file names where the data
+  name them, else their labels."""
+  files = (splits.info or {}).get('test_files')
   if files:
     return [os.path.basename(f) for f in files]
-  return labels.tolist()
+  return np.asarray(splits.y_test).tolist()
+
+
+def score(members_MxNxC, labels, speakers=None):
+  """The mean of the members' softmax outputs, scored: {'members',
+  'test_accuracy' (the ensemble's), 'member_accuracy' (each member's, in
+  order), 'mean_member_accuracy', 'per_class_accuracy' and, given each
+  item's speaker, 'per_speaker_accuracy'}."""
+  members_MxNxC, labels = np.asarray(members_MxNxC), np.asarray(labels)
+  mean_NxC = members_MxNxC.mean(axis=0)
+  correct_N = mean_NxC.argmax(-1) == labels
+  member_accuracy = (members_MxNxC.argmax(-1) == labels).mean(axis=1)
+  result = {
+      'members': len(members_MxNxC),
+      'test_accuracy': float(correct_N.mean()),
+      'member_accuracy': [float(a) for a in member_accuracy],
+      'mean_member_accuracy': float(member_accuracy.mean()),
+      'per_class_accuracy': [
+          float(correct_N[labels == c].mean()) if (labels == c).any() else None
+          for c in range(mean_NxC.shape[-1])],
+  }
+  if speakers:
+    result['per_speaker_accuracy'] = evaluator_lib.accuracy_by_group(
+        mean_NxC, labels, speakers)
+  return result
 
 
 def ensemble(workdirs, which='final', data_dir=None):
-  """The mean of the members' softmax outputs, scored on their test split.
-
-  Returns {'members', 'test_accuracy' (the ensemble's), 'member_accuracy'
-  (each member's, in order), 'mean_member_accuracy', 'per_class_accuracy'
-  and, where the data name each test item's speaker, 'per_speaker_accuracy'}.
-  """
+  """score() of the runs in `workdirs`, which must share their test items."""
   if len(workdirs) < 2:
     raise errors.ConfigError(
         f'--workdir: {len(workdirs)} run(s) given; an ensemble needs 2 or more')
   probs, first = [], None
   for workdir in workdirs:
-    probs_RxNxC, labels, info = member_probabilities(workdir, which, data_dir)
+    config, _, state, splits = common.load_run(workdir, which, data_dir)
+    try:
+      probs_RxNxC = probabilities(config, state, splits)
+    except errors.ConfigError as e:
+      raise errors.ConfigError(f'{workdir}: {e}') from e
     if first is None:
-      first = (workdir, labels, info, _test_items(labels, info))
-    elif (_test_items(labels, info) != first[3]
+      first = (workdir, splits, test_items(splits))
+    elif (test_items(splits) != first[2]
           or probs_RxNxC.shape[-1] != probs[0].shape[-1]):
       raise errors.ConfigError(
           f'{workdir}: its test split differs from {first[0]}\'s (an '
           'ensemble scores runs on the same test items)')
     probs.append(probs_RxNxC)
-  _, labels, info, _ = first
-  members_MxNxC = np.concatenate(probs)
-  mean_NxC = members_MxNxC.mean(axis=0)
-  correct_N = mean_NxC.argmax(-1) == labels
-  result = {
-      'members': len(members_MxNxC),
-      'test_accuracy': float(correct_N.mean()),
-      'member_accuracy': [float(a) for a in
-                          (members_MxNxC.argmax(-1) == labels).mean(axis=1)],
-      'per_class_accuracy': [
-          float(correct_N[labels == c].mean()) if (labels == c).any() else None
-          for c in range(mean_NxC.shape[-1])],
-  }
-  result['mean_member_accuracy'] = float(np.mean(result['member_accuracy']))
-  speakers = info.get('test_speakers')
-  if speakers:
-    result['per_speaker_accuracy'] = evaluator_lib.accuracy_by_group(
-        mean_NxC, labels, speakers)
-  return result
+  splits = first[1]
+  return score(np.concatenate(probs), splits.y_test,
+               (splits.info or {}).get('test_speakers'))
 
 
 @common.cli

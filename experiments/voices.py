@@ -24,12 +24,14 @@ from absl import logging
 import ml_collections
 
 from configs import base
+from data import cache
 from data import fetch
 from data import fsdd
 from data import logmel
 from data import specaugment
 import errors
 from eval import adapt as adapt_lib
+from eval import common as eval_common
 from eval import ensemble as ensemble_lib
 from eval import report
 from experiments import supervised
@@ -42,6 +44,9 @@ FULL = 'full'
 # The driver's own fields: a run's config.json leaves them out, so that
 # adding a variant keeps every finished run.
 DRIVER_FIELDS = ('ablation', 'estimate_min_per_1k_rows', 'adapt_bn')
+# In each finished run, <name>-<hash of adapt_bn>.npz: its test outputs,
+# read back by later tables.
+OUTPUTS_NAME = 'test_outputs'
 
 
 def changes(config, name):
@@ -130,39 +135,48 @@ def _stat(values):
   return report.mean_std_ci(values)[::2] if values else (math.nan, math.nan)
 
 
-def seed_ensembles(workdir, configs, results, folders, seeds):
-  """{(variant, folder): eval.ensemble's result} of every variant and fold
-  whose `seeds` runs have all finished; {} for fewer than 2 seeds."""
-  if len(seeds) < 2:
-    return {}
-  out = {}
-  for name in configs:
-    for folder in folders:
-      if all((name, folder, seed) in results for seed in seeds):
-        out[name, folder] = ensemble_lib.ensemble(
-            [os.path.join(workdir, name, folder, f'seed{seed}')
-             for seed in seeds])
-  return out
+def run_outputs(run_dir, adapt_bn):
+  """A finished run's test outputs: 'probabilities' [N, classes] and
+  'labels' and, with adapt_bn, eval.adapt's result ('accuracy',
+  'adapted_accuracy', 'adapted_probabilities', 'adapted_labels', ...).
+  Cached in the run's folder (a finished run does not change), so rewriting
+  the tables of a large ablation restores no run twice."""
+  def compute():
+    config, _, state, splits = eval_common.load_run(run_dir)
+    out = {'labels': splits.y_test,
+           'probabilities': ensemble_lib.probabilities(config, state,
+                                                       splits)[0]}
+    if adapt_bn:
+      result = adapt_lib.adapted(config, state, splits, adapt_bn)
+      out.update({f'adapted_{k}' if k in ('labels', 'probabilities') else k:
+                  v for k, v in result.items()})
+    return out
+  arrays = cache.cached(run_dir, OUTPUTS_NAME, {'adapt_bn': adapt_bn},
+                        compute)
+  return {k: v.item() if v.ndim == 0 else v for k, v in arrays.items()}
 
 
-def adapt_runs(config, workdir, results, seeds):
-  """{(variant, folder, seed): eval.adapt's result} of every LOSO run, its
-  BatchNorm statistics re-estimated on config.adapt_bn unlabelled recordings
-  of the held-out speaker (the same draw for every seed), and under
-  (variant, folder) the ensemble of its seeds' adapted outputs on the same
-  scored recordings ({'test_accuracy', 'members'}) where all have run."""
-  out = {}
-  for name, folder, seed in results:
-    out[name, folder, seed] = adapt_lib.adapt_and_score(
-        os.path.join(workdir, name, folder, f'seed{seed}'), config.adapt_bn)
-  groups = {(name, folder) for name, folder, _ in out}
-  for name, folder in groups:
-    members = [out.get((name, folder, seed)) for seed in seeds]
-    if len(seeds) > 1 and all(members):
-      mean_NxC = sum(m['probabilities'] for m in members) / len(members)
-      out[name, folder] = {'members': len(members), 'test_accuracy': float(
-          (mean_NxC.argmax(-1) == members[0]['labels']).mean())}
-  return out
+def gather(workdir, results, seeds, adapt_bn):
+  """({(variant, folder): the seeds' ensemble, eval.ensemble.score}, {key:
+  adapted result}) of every finished run: under (variant, folder, seed) each
+  run adapted to its held-out speaker, under (variant, folder) the ensemble
+  of its seeds' adapted outputs ({'members', 'test_accuracy'}). Ensembles
+  need every seed of the fold (2 or more); adapted results need adapt_bn."""
+  outputs = {key: run_outputs(os.path.join(workdir, key[0], key[1],
+                                           f'seed{key[2]}'), adapt_bn)
+             for key in results}
+  ensembles, adapted = {}, dict(outputs) if adapt_bn else {}
+  for name, folder in dict.fromkeys(key[:2] for key in outputs):
+    members = [outputs.get((name, folder, seed)) for seed in seeds]
+    if len(seeds) < 2 or not all(members):
+      continue
+    ensembles[name, folder] = ensemble_lib.score(
+        [m['probabilities'] for m in members], members[0]['labels'])
+    if adapt_bn:
+      adapted[name, folder] = ensemble_lib.score(
+          [m['adapted_probabilities'] for m in members],
+          members[0]['adapted_labels'])
+  return ensembles, adapted
 
 
 def table_rows(config, configs, results, speakers, ensembles, adapted):
@@ -345,10 +359,8 @@ def run(config, workdir):
         cfg, run_dir, specaugment.make(cfg.augment, logmel.NUM_CLASSES))
     runs.finish(f'{label}: test_accuracy {results[key]["test_accuracy"]:.4f}')
   speakers = fsdd.speakers(recordings)
-  seeds = list(sweep.seed_range(config))
-  ensembles = seed_ensembles(workdir, configs, results, list(fold_fields),
-                             seeds)
-  adapted = (adapt_runs(config, workdir, results, seeds)
-             if folds and config.adapt_bn else {})
+  ensembles, adapted = gather(workdir, results,
+                              list(sweep.seed_range(config)),
+                              config.adapt_bn if folds else 0)
   return write_tables(config, workdir, configs, results, folds, speakers,
                       ensembles, adapted)

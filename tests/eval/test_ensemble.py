@@ -9,15 +9,21 @@ import numpy as np
 import pytest
 
 import errors
+from eval import common
 from eval import ensemble
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+def _loaded(workdir):
+  config, _, state, splits = common.load_run(workdir)
+  return config, state, splits
+
+
 def test_ensemble_is_the_mean_of_its_members(voices_run, voices_train_run):
   workdirs = [voices_run.workdir, voices_train_run.workdir]
   result = ensemble.ensemble(workdirs)
-  probs = [ensemble.member_probabilities(w)[0][0] for w in workdirs]
+  probs = [ensemble.probabilities(*_loaded(w))[0] for w in workdirs]
   labels = np.asarray(voices_run.splits.y_test)
   assert result['members'] == 2
   for member, accuracy in zip(workdirs, result['member_accuracy']):

@@ -6,7 +6,7 @@ random (their inputs only, train.evaluator.adapt_batch_stats: AdaBN), and the
 run is scored, before and after, on the other test items. Meant for a
 leave-one-speaker-out run, whose test items are one voice the model never
 heard: a few unlabelled recordings of a new speaker re-centre every layer on
-that voice (docs/voices.md, "Adapting to a new voice"). --recordings=-1
+that voice (docs/voices.md, "Adapting to the voice"). --recordings=-1
 adapts on every test item and scores them all (transductive).
 """
 

@@ -23,7 +23,7 @@ FSDD's longest is 2.3 s) are errors rather than silently cut.
 
 With --adapt the files are taken as recordings of one voice (at least
 ADAPT_MIN_FILES), and the run's BatchNorm statistics are first re-estimated
-on them, without labels (eval.adapt; on an unseen voice +4 points, measured
+on them, without labels (eval.adapt; on an unseen voice +5 points, measured
 in docs/voices.md).
 
 Prints `FILE: digit D (probability P)` per file, or with --json one JSON

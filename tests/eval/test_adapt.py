@@ -60,6 +60,6 @@ def test_cli(voices_run):
       [sys.executable, '-m', 'eval.adapt', f'--workdir={voices_run.workdir}',
        '--recordings=10'], cwd=ROOT, capture_output=True, text=True)
   assert r.returncode == 0, r.stderr
+  scored = len(voices_run.splits.y_test) - 10
   assert r.stdout.startswith('BatchNorm statistics from 10 unlabelled test '
-                             f'items; on the {len(voices_run.splits.y_test) - 10}'
-                             ' scored: test_accuracy ')
+                             f'items; on the {scored} scored: test_accuracy ')

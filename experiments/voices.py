@@ -11,8 +11,11 @@ must match), so a killed ablation resumes where it stopped and a larger one
 reuses the runs it shares with a smaller one. Writes voices.{md,csv} (per
 variant: mean ± 95% CI over folds x seeds, the paired difference to the full
 recipe, each speaker's mean, and with several seeds the accuracy of their
-ensemble: the seeds' class probabilities averaged, per fold, eval.ensemble),
-for the loso split loso.{md,csv} (every fold), and results.json.
+ensemble: the seeds' class probabilities averaged, per fold, eval.ensemble;
+on the loso split also every run and ensemble adapted to the held-out voice,
+its BatchNorm statistics re-estimated on config.adapt_bn of its unlabelled
+recordings, eval.adapt), for the loso split loso.{md,csv} (every fold), and
+results.json.
 """
 
 import collections
@@ -182,7 +185,8 @@ def gather(workdir, results, seeds, adapt_bn):
 def table_rows(config, configs, results, speakers, ensembles, adapted):
   """A row per variant: mean ± 95% CI over its runs, the mean and CI of its
   paired (same fold and seed) differences to 'full', each speaker's mean,
-  and the mean (± 95% CI over folds) of its seed ensembles."""
+  the mean (± 95% CI over folds) of its seed ensembles and, given adapted
+  results, the same for its adapted runs and their paired gain."""
   full = {key[1:]: r['test_accuracy'] for key, r in results.items()
           if key[0] == FULL}
   rows = []

@@ -68,8 +68,6 @@ def adapt_and_score(workdir, recordings, seed=0, which='final',
   try:
     return adapted(config, state, splits, recordings, seed)
   except errors.ConfigError as e:
-    if str(e).startswith('recordings='):
-      raise
     raise errors.ConfigError(f'{workdir}: {e}') from e
 
 

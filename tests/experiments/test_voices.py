@@ -161,6 +161,9 @@ def test_adapt_bn_beyond_a_speaker_s_recordings_is_refused(fake_fsdd,
   with pytest.raises(errors.ConfigError,
                      match='adapt_bn=60: a held-out speaker has only 60'):
     experiments.run(config, str(tmp_path / 'run'))
+  config.adapt_bn = -2
+  with pytest.raises(errors.ConfigError, match=r'adapt_bn=-2: need -1 \(all\)'):
+    experiments.run(config, str(tmp_path / 'run'))
   assert not (tmp_path / 'run').exists()
 
 

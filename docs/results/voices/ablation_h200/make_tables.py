@@ -67,8 +67,9 @@ def new_runs(root):
 
 
 def fmt(values, signed=False):
-  mean, _, ci = report.mean_std_ci(values)
-  return f'{mean:+.4f} ± {ci:.4f}' if signed else f'{mean:.4f} ± {ci:.4f}'
+  """report.fmt_mean_ci, with a '+' on positive differences."""
+  text = report.fmt_mean_ci(values)
+  return '+' + text if signed and not text.startswith('-') else text
 
 
 def main(root):
